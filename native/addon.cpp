@@ -1,0 +1,45 @@
+// Registers the native entry points. One file per operation beside this one.
+#include <napi.h>
+
+#include "llama.h"
+
+#include "build-info.h"
+#include "gguf-read.h"
+#include "log-capture.h"
+#include "quantize.h"
+
+namespace lora_gguf {
+
+// Context-aware: one instance per Node environment (main thread, each worker_thread,
+// each Electron renderer); no JS handles live in globals.
+class Addon : public Napi::Addon<Addon> {
+public:
+    Addon(Napi::Env env, Napi::Object exports) {
+        install_log_router();
+        llama_backend_init();
+        DefineAddon(exports, {
+            InstanceMethod("buildInfo", &Addon::build_info),
+            InstanceMethod("quantize", &Addon::quantize_entry),
+            InstanceMethod("readGgufWithLlama", &Addon::read_gguf_entry),
+        });
+    }
+
+private:
+    Napi::Value build_info(const Napi::CallbackInfo & info) {
+        Napi::Env env = info.Env();
+        Napi::Object result = Napi::Object::New(env);
+        result.Set("llamaCommit", Napi::String::New(env, LORA_GGUF_LLAMA_COMMIT));
+        result.Set("llamaPatches", Napi::String::New(env, LORA_GGUF_LLAMA_PATCHES));
+        result.Set("cuda", Napi::Boolean::New(env, LORA_GGUF_CUDA_ENABLED != 0));
+        result.Set("systemInfo", Napi::String::New(env, llama_print_system_info()));
+        return result;
+    }
+
+    Napi::Value quantize_entry(const Napi::CallbackInfo & info) { return quantize(info); }
+    Napi::Value read_gguf_entry(const Napi::CallbackInfo & info) { return read_gguf_with_llama(info); }
+};
+
+} // namespace lora_gguf
+
+using LoraGgufAddon = lora_gguf::Addon;
+NODE_API_NAMED_ADDON(lora_gguf, LoraGgufAddon)

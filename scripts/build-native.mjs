@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// Builds the addon with cmake-js: llama.cpp from the pinned node-llama-cpp bundle plus native/.
+// Incremental: the CMake build folder (build/) and the patched source (deps/llama.cpp) are reused.
+//
+//   node scripts/build-native.mjs                 build for this machine
+//   LORA_GGUF_CUDA=1 node scripts/build-native.mjs  with llama.cpp's CUDA backend (needs the CUDA toolkit with cuBLAS)
+//   LORA_GGUF_PORTABLE=1 ...                      no -march=native (what prebuilds use)
+//   --copy-to <dir>                               also copy the .node there (used by binding.gyp)
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+function isOn(value) {
+  return value !== undefined && !["", "0", "false", "off", "no"].includes(value.toLowerCase());
+}
+
+// Walks up node_modules folders the way Node resolves packages (the package may be hoisted
+// into a parent project's node_modules); package "exports" hide package.json from require.resolve.
+function locatePackageDir(name) {
+  for (let dir = packageRoot; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, "node_modules", name);
+    if (existsSync(path.join(candidate, "package.json"))) return candidate;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+function locateLlamaBundle() {
+  const nodeLlamaCppDir = locatePackageDir("node-llama-cpp");
+  if (!nodeLlamaCppDir) {
+    throw new Error("node-llama-cpp is not installed; run `npm install` (it ships the llama.cpp source lora-gguf builds from)");
+  }
+  const bundle = path.join(nodeLlamaCppDir, "llama", "gitRelease.bundle");
+  if (!existsSync(bundle)) {
+    throw new Error(`node-llama-cpp at ${nodeLlamaCppDir} has no llama/gitRelease.bundle`);
+  }
+  return bundle;
+}
+
+const args = process.argv.slice(2);
+const copyToIndex = args.indexOf("--copy-to");
+const copyTo = copyToIndex >= 0 ? args[copyToIndex + 1] : undefined;
+
+const cmakeDefines = {
+  LORA_GGUF_LLAMA_BUNDLE: locateLlamaBundle(),
+  LORA_GGUF_CUDA: isOn(process.env.LORA_GGUF_CUDA) ? "ON" : "OFF",
+  LORA_GGUF_NATIVE: isOn(process.env.LORA_GGUF_PORTABLE) ? "OFF" : "ON",
+};
+
+const cmakeJsDir = locatePackageDir("cmake-js");
+if (!cmakeJsDir) throw new Error("cmake-js is not installed; run `npm install`");
+const cmakeJs = path.join(cmakeJsDir, "bin", "cmake-js");
+// Under node-gyp (binding.gyp, prebuildify) build/ belongs to node-gyp, so CMake gets a folder inside it.
+const outDir = copyTo ? path.join("build", "cmake-for-node-gyp") : "build";
+const cmakeArgs = [
+  cmakeJs,
+  "build",
+  "--out", outDir,
+  "--parallel", String(Math.max(1, availableParallelism())),
+  ...Object.entries(cmakeDefines).map(([key, value]) => `--CD${key}=${value}`),
+];
+
+console.error(`lora-gguf: building the native addon (llama.cpp + native/) with cmake-js; the first build takes several minutes`);
+const started = Date.now();
+const result = spawnSync(process.execPath, cmakeArgs, { cwd: packageRoot, stdio: ["ignore", "inherit", "inherit"] });
+if (result.status !== 0) {
+  console.error(`lora-gguf: native build failed (exit ${result.status ?? result.signal})`);
+  process.exit(result.status ?? 1);
+}
+console.error(`lora-gguf: native build done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+if (copyTo) {
+  mkdirSync(copyTo, { recursive: true });
+  copyFileSync(path.join(packageRoot, outDir, "Release", "lora_gguf.node"), path.join(copyTo, "lora_gguf.node"));
+}

@@ -1,0 +1,54 @@
+// Next-token distributions through node-llama-cpp: an independent llama.cpp build (its own
+// prebuilt binary), so the models we write are checked by a consumer other than ourselves.
+import { getLlama, type Llama } from "node-llama-cpp";
+
+let llamaPromise: Promise<Llama> | undefined;
+
+export function sharedLlama(): Promise<Llama> {
+  llamaPromise ??= getLlama({ gpu: false, build: "never", logLevel: "error" as never, progressLogs: false });
+  return llamaPromise;
+}
+
+/** Softmax of the logits for the token after `text` (vocabulary order). */
+export async function nextTokenProbabilities(modelPath: string, text: string): Promise<Float64Array> {
+  const llama = await sharedLlama();
+  const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
+  try {
+    const context = await model.createContext({ contextSize: 256, threads: 2 });
+    try {
+      const sequence = context.getSequence();
+      const tokens = model.tokenize(text);
+      const last = tokens.length - 1;
+      const results = await sequence.controlledEvaluate(
+        tokens.map((token, index) => (index === last ? [token, { generateNext: { logits: true } }] : token)),
+      );
+      const logits = results[last]?.next?.logits;
+      if (!logits) throw new Error("node-llama-cpp returned no logits");
+      const size = Math.max(...logits.keys()) + 1;
+      const values = new Float64Array(size).fill(-Infinity);
+      for (const [token, logit] of logits) values[token as number] = logit;
+      const max = Math.max(...values);
+      let sum = 0;
+      for (let i = 0; i < size; i++) {
+        values[i] = Math.exp(values[i] - max);
+        sum += values[i];
+      }
+      for (let i = 0; i < size; i++) values[i] /= sum;
+      return values;
+    } finally {
+      await context.dispose();
+    }
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** KL(p || q) in nats. */
+export function klDivergence(p: Float64Array, q: Float64Array): number {
+  if (p.length !== q.length) throw new Error(`distributions differ in size: ${p.length} vs ${q.length}`);
+  let kl = 0;
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] > 0) kl += p[i] * Math.log(p[i] / Math.max(q[i], 1e-300));
+  }
+  return kl;
+}
