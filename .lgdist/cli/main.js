@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { versionInfo } from "../version.js";
+import { registerInspectCommand } from "./inspect.js";
+import { EXIT_USAGE } from "./output.js";
+import { registerQuantizeCommand } from "./quantize.js";
+const program = new Command("lora-gguf")
+    .description("LoRA fine-tuning, conversion, merging and quantization of GGUF models, on llama.cpp, with no Python")
+    .version(formatVersion(), "-v, --version", "print the lora-gguf version and the llama.cpp commit it is built from")
+    .showHelpAfterError()
+    .exitOverride();
+registerQuantizeCommand(program);
+registerInspectCommand(program);
+function formatVersion() {
+    const info = versionInfo();
+    const llama = info.llamaCommit
+        ? `llama.cpp ${info.llamaCommit}${info.llamaPatches ? ` + patches ${info.llamaPatches}` : ""}${info.cuda ? ", CUDA" : ", CPU"}`
+        : `native addon not loaded: ${info.nativeError}`;
+    return `lora-gguf ${info.version} (${llama})`;
+}
+try {
+    await program.parseAsync(process.argv);
+}
+catch (error) {
+    if (error instanceof CommanderError) {
+        // help and version exit 0; every other commander error is a usage error
+        process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    else {
+        throw error;
+    }
+}
+//# sourceMappingURL=main.js.map

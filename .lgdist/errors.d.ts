@@ -1,0 +1,35 @@
+/**
+ * Stable error codes. Callers switch on `code`; messages may improve over time.
+ */
+export type LoraGgufErrorCode = 
+/** An option has the wrong type, is out of range or is not known. */
+"E_INVALID_OPTION"
+/** The input file does not exist or cannot be read. */
+ | "E_INPUT_NOT_FOUND"
+/** The file is not a GGUF file, or its header or tensor table is corrupt or truncated. */
+ | "E_BAD_GGUF"
+/** The file is a GGUF but not what the operation needs (an adapter where a model is expected, ...). */
+ | "E_WRONG_KIND"
+/** The quantization type name is not one llama.cpp offers. */
+ | "E_UNKNOWN_TYPE"
+/** The quantization type needs an importance matrix, which was not given. */
+ | "E_NEEDS_IMATRIX"
+/** The input is already quantized and requantizing was not allowed. */
+ | "E_REQUANTIZE"
+/** The output path exists and `force` was not set. */
+ | "E_OUTPUT_EXISTS"
+/** The output's directory does not exist or is not writable. */
+ | "E_OUTPUT_DIR"
+/** The operation was cancelled through its AbortSignal. */
+ | "E_ABORTED"
+/** The native addon could not be loaded or built. */
+ | "E_NATIVE_LOAD"
+/** llama.cpp reported a failure the checks before it did not catch. */
+ | "E_NATIVE";
+export declare class LoraGgufError extends Error {
+    readonly code: LoraGgufErrorCode;
+    constructor(code: LoraGgufErrorCode, message: string, options?: {
+        cause?: unknown;
+    });
+}
+export declare function isLoraGgufError(value: unknown, code?: LoraGgufErrorCode): value is LoraGgufError;

@@ -1,0 +1,62 @@
+import { randomBytes } from "node:crypto";
+import { open, rename, unlink } from "node:fs/promises";
+import { basename, dirname } from "node:path";
+import { LoraGgufError } from "../errors.js";
+/**
+ * A file written under a temporary name next to its target and renamed over the target only when
+ * complete, so readers never see a half-written output and a failure leaves nothing behind.
+ */
+export class AtomicOutputFile {
+    targetPath;
+    tempPath;
+    handle;
+    closed = false;
+    constructor(targetPath, tempPath, handle) {
+        this.targetPath = targetPath;
+        this.tempPath = tempPath;
+        this.handle = handle;
+    }
+    static async create(targetPath) {
+        const tempPath = `${targetPath}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
+        try {
+            return new AtomicOutputFile(targetPath, tempPath, await open(tempPath, "wx"));
+        }
+        catch (error) {
+            const code = error.code;
+            const reason = code === "ENOENT" ? "does not exist" : `is not writable (${error.message})`;
+            throw new LoraGgufError("E_OUTPUT_DIR", `cannot write ${basename(targetPath)}: directory ${dirname(targetPath)} ${reason}`, {
+                cause: error,
+            });
+        }
+    }
+    /** Appends all of `bytes`. */
+    async write(bytes) {
+        let written = 0;
+        while (written < bytes.length) {
+            const { bytesWritten } = await this.handle.write(bytes, written, bytes.length - written);
+            written += bytesWritten;
+        }
+    }
+    /** Flushes, closes and renames the temporary file onto the target. */
+    async commit() {
+        try {
+            await this.handle.sync();
+            this.closed = true;
+            await this.handle.close();
+            await rename(this.tempPath, this.targetPath);
+        }
+        catch (error) {
+            await this.discard();
+            throw error;
+        }
+    }
+    /** Closes and deletes the temporary file; never throws. */
+    async discard() {
+        if (!this.closed) {
+            this.closed = true;
+            await this.handle.close().catch(() => undefined);
+        }
+        await unlink(this.tempPath).catch(() => undefined);
+    }
+}
+//# sourceMappingURL=atomic-output.js.map

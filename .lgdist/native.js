@@ -1,0 +1,107 @@
+// The one place that loads and types the native addon. Nothing else imports the raw binding.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { LoraGgufError } from "./errors.js";
+/** Root of the lora-gguf package: one level above src/ (vitest) and dist/ (compiled). */
+export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const nativeErrorCodes = new Set([
+    "E_INVALID_OPTION", "E_BAD_GGUF", "E_NEEDS_IMATRIX", "E_ABORTED", "E_NATIVE",
+]);
+let loaded;
+let building;
+function tryLoad() {
+    try {
+        const require = createRequire(import.meta.url);
+        const nodeGypBuild = require("node-gyp-build");
+        return { binding: nodeGypBuild(packageRoot) };
+    }
+    catch (error) {
+        return { error };
+    }
+}
+function loadFailure(error, extra = "") {
+    const detail = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    return new LoraGgufError("E_NATIVE_LOAD", `the lora-gguf native addon could not be loaded for ${process.platform}-${process.arch} (node ${process.version}). ` +
+        `Tried ${path.join(packageRoot, "prebuilds", `${process.platform}-${process.arch}`)} and ${path.join(packageRoot, "build", "Release")}: ${detail}. ` +
+        `Build it from source with \`node ${path.join(packageRoot, "scripts", "build-native.mjs")}\` (needs cmake and a C++17 compiler)` +
+        extra, { cause: error });
+}
+/** Loads the addon synchronously; throws E_NATIVE_LOAD if there is neither a prebuild nor a local build. */
+export function loadNativeSync() {
+    if (loaded)
+        return loaded;
+    const { binding, error } = tryLoad();
+    if (!binding)
+        throw loadFailure(error);
+    loaded = binding;
+    return binding;
+}
+/**
+ * Loads the addon; when none exists (npm skipped our install script, say) and the source can be
+ * built here, builds it once, telling the user on stderr. LORA_GGUF_NO_BUILD=1 turns that off.
+ */
+export async function loadNative() {
+    if (loaded)
+        return loaded;
+    const first = tryLoad();
+    if (first.binding) {
+        loaded = first.binding;
+        return loaded;
+    }
+    const script = path.join(packageRoot, "scripts", "build-native.mjs");
+    if (process.env.LORA_GGUF_NO_BUILD || !existsSync(script))
+        throw loadFailure(first.error);
+    building ??= new Promise((resolve, reject) => {
+        process.stderr.write(`lora-gguf: no native addon for ${process.platform}-${process.arch} yet; building it from source once (several minutes)...\n`);
+        const child = spawn(process.execPath, [script], { cwd: packageRoot, stdio: ["ignore", "ignore", "inherit"] });
+        child.on("error", (error) => reject(loadFailure(error)));
+        child.on("exit", (code) => {
+            const second = tryLoad();
+            if (code === 0 && second.binding) {
+                loaded = second.binding;
+                resolve(loaded);
+            }
+            else {
+                reject(loadFailure(second.error ?? `build exited with ${code}`, "; the automatic build failed, see the output above"));
+            }
+        });
+    });
+    return building;
+}
+/**
+ * Awaits a native job, cancelling it when `signal` aborts. Errors become LoraGgufErrors that carry
+ * the caller's stack (captured before the async hop, as sharp does), and an abort rejects with
+ * `signal.reason`.
+ */
+export async function runNativeJob(start, signal, callerStack) {
+    if (signal?.aborted)
+        throw signal.reason;
+    const job = start();
+    const onAbort = () => job.cancel();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+        return await job.promise;
+    }
+    catch (error) {
+        if (signal?.aborted)
+            throw signal.reason;
+        throw toLoraGgufError(error, callerStack);
+    }
+    finally {
+        signal?.removeEventListener("abort", onAbort);
+    }
+}
+function toLoraGgufError(error, callerStack) {
+    if (error instanceof LoraGgufError)
+        return error;
+    const code = error?.code;
+    const message = error instanceof Error ? error.message : String(error);
+    const wrapped = new LoraGgufError(typeof code === "string" && nativeErrorCodes.has(code) ? code : "E_NATIVE", message, { cause: error });
+    if (callerStack)
+        wrapped.stack = `${wrapped.name}: ${message}\n${callerStack.split("\n").slice(1).join("\n")}`;
+    return wrapped;
+}
+//# sourceMappingURL=native.js.map
