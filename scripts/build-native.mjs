@@ -5,6 +5,7 @@
 //   node scripts/build-native.mjs                 build for this machine
 //   LORA_GGUF_CUDA=1 node scripts/build-native.mjs  with llama.cpp's CUDA backend (needs the CUDA toolkit with cuBLAS)
 //   LORA_GGUF_PORTABLE=1 ...                      no -march=native (what prebuilds use)
+//   LORA_GGUF_BUILD_DIR=<dir> ...                 build in <dir> instead of build/
 //   --copy-to <dir>                               also copy the .node there (used by binding.gyp)
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync } from "node:fs";
@@ -54,7 +55,8 @@ const cmakeJsDir = locatePackageDir("cmake-js");
 if (!cmakeJsDir) throw new Error("cmake-js is not installed; run `npm install`");
 const cmakeJs = path.join(cmakeJsDir, "bin", "cmake-js");
 // Under node-gyp (binding.gyp, prebuildify) build/ belongs to node-gyp, so CMake gets a folder inside it.
-const outDir = copyTo ? path.join("build", "cmake-for-node-gyp") : "build";
+// LORA_GGUF_BUILD_DIR puts a build elsewhere (tests use it to try options without touching build/).
+const outDir = process.env.LORA_GGUF_BUILD_DIR ?? (copyTo ? path.join("build", "cmake-for-node-gyp") : "build");
 const cmakeArgs = [
   cmakeJs,
   "build",

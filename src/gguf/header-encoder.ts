@@ -12,7 +12,7 @@ import {
   isPowerOfTwo,
   padToAlignment,
 } from "./format.js";
-import { requireGgmlType, tensorByteSize } from "./ggml-types.js";
+import { tensorByteSize } from "./ggml-types.js";
 import {
   GGUF_VALUE_TYPE_NAMES,
   GgufValueType,
@@ -141,8 +141,7 @@ function planTensors(tensors: readonly GgufTensorDeclaration[], alignment: numbe
     }
     let byteSize: number;
     try {
-      requireGgmlType(type);
-      byteSize = tensorByteSize(type, dims);
+        byteSize = tensorByteSize(type, dims);
     } catch (error) {
       throw invalid(`tensor "${name}": ${(error as Error).message}`);
     }

@@ -13,7 +13,7 @@ import {
   isPowerOfTwo,
   padToAlignment,
 } from "./format.js";
-import { requireGgmlType, tensorByteSize } from "./ggml-types.js";
+import { tensorByteSize } from "./ggml-types.js";
 import {
   GGUF_VALUE_TYPE_SIZES,
   GgufValueType,
@@ -69,6 +69,7 @@ const MIN_TENSOR_INFO_BYTES = 8 + 4 + 8 + 4 + 8;
  * Reads and validates the header of a GGUF file (metadata and tensor infos) without reading the
  * tensor data. Rejects with LoraGgufError E_INPUT_NOT_FOUND when the file cannot be opened and
  * E_BAD_GGUF when it is not a GGUF file, is truncated, or breaks a rule ggml's gguf.cpp enforces.
+ * Strings are decoded as UTF-8; invalid sequences become U+FFFD (and so are not written back as is).
  */
 export async function readGgufHeader(path: string, options: ReadGgufHeaderOptions = {}): Promise<GgufHeader> {
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
@@ -169,7 +170,7 @@ function readCount(reader: BufferedFileReader, what: string, minBytesEach: numbe
   const remaining = reader.fileSize - (at + 8);
   if (count * BigInt(minBytesEach) > BigInt(remaining)) {
     throw badGguf(
-      `GGUF ${what} at byte ${at} is ${count}, but the ${remaining} bytes left in the file cannot hold that many`,
+      `truncated or corrupt GGUF: the ${what} at byte ${at} is ${count}, more than the ${remaining} bytes left in the file can hold`,
     );
   }
   return Number(count);
@@ -181,7 +182,7 @@ async function readString(reader: BufferedFileReader, what: string): Promise<str
   const length = reader.u64();
   if (length > BigInt(reader.remainingInFile)) {
     throw badGguf(
-      `truncated GGUF: ${what} at byte ${at} is ${length} bytes long but only ${reader.remainingInFile} bytes remain in the file`,
+      `truncated or corrupt GGUF: ${what} at byte ${at} is ${length} bytes long but only ${reader.remainingInFile} bytes remain in the file`,
     );
   }
   const byteCount = Number(length);
@@ -256,7 +257,7 @@ async function readArray(reader: BufferedFileReader, what: string, depth: number
   const minBytes = length * (arrayType === GgufValueType.STRING ? 8 : arrayType === GgufValueType.ARRAY ? 12 : elementBytes);
   if (minBytes > reader.remainingInFile) {
     throw badGguf(
-      `truncated GGUF: array of ${length} ${ggufValueTypeName(arrayType)} values of ${what} at byte ${at} needs at least ${minBytes} bytes but only ${reader.remainingInFile} remain in the file`,
+      `truncated or corrupt GGUF: array of ${length} ${ggufValueTypeName(arrayType)} values of ${what} at byte ${at} needs at least ${minBytes} bytes but only ${reader.remainingInFile} remain in the file`,
     );
   }
   return { arrayType, value: await readArrayElements(reader, arrayType, length, what, depth) };
@@ -350,7 +351,6 @@ async function readTensorInfo(reader: BufferedFileReader, index: number, seenNam
   const offset = reader.u64();
   let byteSize: number;
   try {
-    requireGgmlType(type);
     byteSize = tensorByteSize(type, dims);
   } catch (error) {
     throw badGguf(`${what} at byte ${at}: ${(error as Error).message}`);

@@ -55,6 +55,7 @@ export type GgufNumericArray =
 /**
  * One element of an array of arrays. GGUF stores an element type per inner array, and an empty
  * `boolean[]`, `string[]` or nested array would otherwise lose it, so inner arrays carry their type.
+ * gguf-py reads arrays of arrays; ggml's gguf.cpp (and so llama.cpp) rejects files that hold them.
  */
 export interface GgufNestedArray {
   arrayType: GgufValueType;
@@ -65,7 +66,8 @@ export type GgufArrayValue = GgufNumericArray | boolean[] | string[] | GgufNeste
 
 /**
  * Integers of up to 32 bits and floats are numbers, 64-bit integers bigints, BOOL a boolean,
- * STRING a string.
+ * STRING a string. A scalar float NaN passes through a JS number, so only the canonical quiet NaN
+ * is guaranteed to be written back bit for bit; float arrays keep their exact bits.
  */
 export type GgufScalarValue = number | bigint | boolean | string;
 

@@ -1,5 +1,5 @@
 import { LoraGgufError } from "../errors.js";
-import { AtomicOutputFile } from "./atomic-output.js";
+import { AtomicOutputFile } from "../io/atomic-output-file.js";
 import { padToAlignment } from "./format.js";
 import {
   encodeGgufHeader,

@@ -2,7 +2,7 @@
 // place only when complete, so a crash or an abort never leaves a half-written model behind.
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { access, rename, rm, stat } from "node:fs/promises";
+import { access, open, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 
 import { LoraGgufError } from "../errors.js";
@@ -41,11 +41,25 @@ export async function prepareAtomicOutput(where: string, output: string, options
   if (existing?.isDirectory()) {
     throw new LoraGgufError("E_OUTPUT_EXISTS", `${where}: ${output} is a directory; give a file path`);
   }
-  const tempPath = path.join(directory, `.${path.basename(finalPath)}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
+  const tempPath = tempPathBeside(finalPath);
   return {
     tempPath,
     finalPath,
-    commit: () => rename(tempPath, finalPath),
+    commit: async () => {
+      // flush what native code wrote before the rename makes it visible under the final name
+      const handle = await open(tempPath, "r+");
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tempPath, finalPath);
+    },
     discard: () => rm(tempPath, { force: true }).catch(() => undefined),
   };
+}
+
+/** `<target>.tmp-<pid>-<random>`: beside the target, so the final rename stays on one filesystem. */
+export function tempPathBeside(targetPath: string): string {
+  return `${targetPath}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
 }

@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
 import { open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { LoraGgufError } from "../errors.js";
+import { tempPathBeside } from "./atomic-output.js";
 
 /**
  * A file written under a temporary name next to its target and renamed over the target only when
@@ -17,7 +17,7 @@ export class AtomicOutputFile {
   ) {}
 
   static async create(targetPath: string): Promise<AtomicOutputFile> {
-    const tempPath = `${targetPath}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
+    const tempPath = tempPathBeside(targetPath);
     try {
       return new AtomicOutputFile(targetPath, tempPath, await open(tempPath, "wx"));
     } catch (error) {

@@ -1,6 +1,0 @@
-export { LoraGgufError, isLoraGgufError, type LoraGgufErrorCode } from "./errors.js";
-export { quantize, type QuantizeOptions, type QuantizeProgress, type QuantizeResult } from "./quantize/quantize.js";
-export { quantizationTypes, resolveQuantizationType, type QuantizationType } from "./quantize/types.js";
-export { inspect, type InspectResult, type TensorTypeSummary, type TensorEntry, type AdapterInfo } from "./inspect/inspect.js";
-export { versionInfo, type VersionInfo } from "./version.js";
-export * from "./gguf/index.js";
