@@ -1,4 +1,6 @@
 // Registers the native entry points. One file per operation beside this one.
+#include <memory>
+
 #include <napi.h>
 
 #include "llama.h"
@@ -17,6 +19,9 @@ public:
     Addon(Napi::Env env, Napi::Object exports) {
         install_log_router();
         llama_backend_init();
+        // runs when this environment shuts down (worker terminated, renderer closed, process exit)
+        // (the hook owns the registry too, whatever order node tears the addon instance down in)
+        env.AddCleanupHook([jobs = jobs_] { jobs->cancel_all_and_wait(); });
         DefineAddon(exports, {
             InstanceMethod("buildInfo", &Addon::build_info),
             InstanceMethod("quantize", &Addon::quantize_entry),
@@ -35,8 +40,10 @@ private:
         return result;
     }
 
-    Napi::Value quantize_entry(const Napi::CallbackInfo & info) { return quantize(info); }
+    Napi::Value quantize_entry(const Napi::CallbackInfo & info) { return quantize(info, *jobs_); }
     Napi::Value read_gguf_entry(const Napi::CallbackInfo & info) { return read_gguf_with_llama(info); }
+
+    std::shared_ptr<JobRegistry> jobs_ = std::make_shared<JobRegistry>();
 };
 
 } // namespace lora_gguf

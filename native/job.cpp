@@ -1,11 +1,27 @@
 #include "job.h"
 
+#include <algorithm>
+
 namespace lora_gguf {
 
-Napi::Function make_cancel_function(Napi::Env env, std::shared_ptr<CancelFlag> flag) {
-    return Napi::Function::New(env, [flag](const Napi::CallbackInfo &) {
-        flag->requested.store(true);
-    }, "cancel");
+void JobRegistry::add(const std::shared_ptr<JobControl> & job) {
+    // forget finished jobs so the list stays as short as the number running
+    jobs_.erase(std::remove_if(jobs_.begin(), jobs_.end(), [](const auto & weak) { return weak.expired(); }), jobs_.end());
+    jobs_.push_back(job);
+}
+
+void JobRegistry::cancel_all_and_wait() {
+    std::vector<std::shared_ptr<JobControl>> running;
+    for (const auto & weak : jobs_) {
+        if (auto job = weak.lock()) {
+            job->cancel_requested.store(true);
+            running.push_back(job);
+        }
+    }
+    // A job stops at its next cancellation point; none of them needs this thread to get there.
+    for (const auto & job : running) {
+        job->finished_future.wait();
+    }
 }
 
 Napi::Error make_coded_error(Napi::Env env, const std::string & code, const std::string & message) {

@@ -1,6 +1,7 @@
 // The addon is context-aware and carries its own hidden copy of ggml: it must work inside a
 // worker thread, and next to node-llama-cpp in one process.
 import { execFileSync } from "node:child_process";
+import { mkdirSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 
@@ -35,6 +36,31 @@ describe("addon in other hosts", () => {
     expect(workerResult.fileType).toBe("Q8_0");
     expect(workerResult.tensorCount).toBeGreaterThan(10);
     expect(mainResult.type).toBe("Q4_0");
+  });
+
+  it("a worker terminated in the middle of a quantize: the process lives on, its job stops, nothing is left behind", async () => {
+    const medium = path.join(temp.dir, "medium.gguf");
+    await writeTinyLlamaGguf(medium, { seed: 12, nLayer: 8, nEmbd: 512, nFf: 1536, nHead: 8, nHeadKv: 4 });
+    const outputDir = path.join(temp.dir, "terminated");
+    mkdirSync(outputDir);
+    const worker = new Worker(path.join(packageRoot, "test", "fixtures", "quantize-until-terminated.mjs"), {
+      workerData: { distIndex, input: medium, output: path.join(outputDir, "out.gguf") },
+    });
+    const firstMessage = await new Promise((resolve, reject) => {
+      worker.once("message", resolve);
+      worker.once("error", reject);
+    });
+    expect(firstMessage).toBe("running");
+    const started = performance.now();
+    await worker.terminate();
+    const terminateMs = performance.now() - started;
+    console.log(`worker terminate took ${terminateMs.toFixed(0)} ms`);
+    // the environment's cleanup hook cancels the job, which stops after the tensor in hand
+    expect(terminateMs).toBeLessThan(5000);
+    expect(readdirSync(outputDir)).toEqual([]);
+    // and this process still quantizes
+    const { quantize } = await import("../src/index.js");
+    expect((await quantize(model, path.join(temp.dir, "after-terminate.gguf"), { type: "q8_0" })).type).toBe("Q8_0");
   });
 
   it("works in a process that has loaded node-llama-cpp and evaluated a model", () => {
