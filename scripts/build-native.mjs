@@ -54,9 +54,10 @@ const cmakeDefines = {
 const cmakeJsDir = locatePackageDir("cmake-js");
 if (!cmakeJsDir) throw new Error("cmake-js is not installed; run `npm install`");
 const cmakeJs = path.join(cmakeJsDir, "bin", "cmake-js");
-// Under node-gyp (binding.gyp, prebuildify) build/ belongs to node-gyp, so CMake gets a folder inside it.
+// Under node-gyp (binding.gyp, prebuildify) build/ belongs to node-gyp, which wipes it on every
+// rebuild, so that CMake build lives in deps/ and build/ keeps the everyday incremental build.
 // LORA_GGUF_BUILD_DIR puts a build elsewhere (tests use it to try options without touching build/).
-const outDir = process.env.LORA_GGUF_BUILD_DIR ?? (copyTo ? path.join("build", "cmake-for-node-gyp") : "build");
+const outDir = process.env.LORA_GGUF_BUILD_DIR ?? (copyTo ? path.join("deps", "build-for-node-gyp") : "build");
 const cmakeArgs = [
   cmakeJs,
   "build",

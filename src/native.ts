@@ -78,7 +78,7 @@ function loadFailure(error: unknown, extra = ""): LoraGgufError {
   return new LoraGgufError(
     "E_NATIVE_LOAD",
     `the lora-gguf native addon could not be loaded for ${process.platform}-${process.arch} (node ${process.version}). ` +
-      `Tried ${path.join(packageRoot, "prebuilds", `${process.platform}-${process.arch}`)} and ${path.join(packageRoot, "build", "Release")}: ${detail}. ` +
+      `Tried ${path.join(packageRoot, "build", "Release")} and ${path.join(packageRoot, "prebuilds", `${process.platform}-${process.arch}`)}: ${detail}. ` +
       `Build it from source with \`node ${path.join(packageRoot, "scripts", "build-native.mjs")}\` (needs cmake and a C++17 compiler)` +
       extra,
     { cause: error },
