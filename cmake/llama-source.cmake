@@ -42,19 +42,44 @@ endif()
 
 if(NOT _current_stamp STREQUAL _patch_digest)
     message(STATUS "lora-gguf: preparing llama.cpp ${LORA_GGUF_LLAMA_COMMIT} in ${LORA_GGUF_LLAMA_SOURCE_DIR}")
-    file(REMOVE_RECURSE "${LORA_GGUF_LLAMA_SOURCE_DIR}")
-    execute_process(
-        COMMAND "${GIT_EXECUTABLE}" -c advice.detachedHead=false clone --quiet "${LORA_GGUF_LLAMA_BUNDLE}" "${LORA_GGUF_LLAMA_SOURCE_DIR}"
-        RESULT_VARIABLE _rc)
-    if(NOT _rc EQUAL 0)
-        message(FATAL_ERROR "git clone of ${LORA_GGUF_LLAMA_BUNDLE} failed")
+    # An existing clone that has the commit is reset in place: git rewrites only the files that differ,
+    # so a changed patch recompiles only what it touches. Anything else is cloned afresh.
+    set(_reused FALSE)
+    if(EXISTS "${LORA_GGUF_LLAMA_SOURCE_DIR}/.git")
+        execute_process(
+            COMMAND "${GIT_EXECUTABLE}" cat-file -e "${LORA_GGUF_LLAMA_COMMIT}^{commit}"
+            WORKING_DIRECTORY "${LORA_GGUF_LLAMA_SOURCE_DIR}"
+            RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_QUIET)
+        if(_rc EQUAL 0)
+            # (two calls: execute_process runs several COMMANDs as one pipeline)
+            execute_process(
+                COMMAND "${GIT_EXECUTABLE}" -c advice.detachedHead=false reset --quiet --hard "${LORA_GGUF_LLAMA_COMMIT}"
+                WORKING_DIRECTORY "${LORA_GGUF_LLAMA_SOURCE_DIR}"
+                RESULT_VARIABLE _rc_reset)
+            execute_process(
+                COMMAND "${GIT_EXECUTABLE}" clean --quiet -fdx
+                WORKING_DIRECTORY "${LORA_GGUF_LLAMA_SOURCE_DIR}"
+                RESULT_VARIABLE _rc_clean)
+            if(_rc_reset EQUAL 0 AND _rc_clean EQUAL 0)
+                set(_reused TRUE)
+            endif()
+        endif()
     endif()
-    execute_process(
-        COMMAND "${GIT_EXECUTABLE}" -c advice.detachedHead=false checkout --quiet "${LORA_GGUF_LLAMA_COMMIT}"
-        WORKING_DIRECTORY "${LORA_GGUF_LLAMA_SOURCE_DIR}"
-        RESULT_VARIABLE _rc)
-    if(NOT _rc EQUAL 0)
-        message(FATAL_ERROR "git checkout ${LORA_GGUF_LLAMA_COMMIT} failed")
+    if(NOT _reused)
+        file(REMOVE_RECURSE "${LORA_GGUF_LLAMA_SOURCE_DIR}")
+        execute_process(
+            COMMAND "${GIT_EXECUTABLE}" -c advice.detachedHead=false clone --quiet "${LORA_GGUF_LLAMA_BUNDLE}" "${LORA_GGUF_LLAMA_SOURCE_DIR}"
+            RESULT_VARIABLE _rc)
+        if(NOT _rc EQUAL 0)
+            message(FATAL_ERROR "git clone of ${LORA_GGUF_LLAMA_BUNDLE} failed")
+        endif()
+        execute_process(
+            COMMAND "${GIT_EXECUTABLE}" -c advice.detachedHead=false checkout --quiet "${LORA_GGUF_LLAMA_COMMIT}"
+            WORKING_DIRECTORY "${LORA_GGUF_LLAMA_SOURCE_DIR}"
+            RESULT_VARIABLE _rc)
+        if(NOT _rc EQUAL 0)
+            message(FATAL_ERROR "git checkout ${LORA_GGUF_LLAMA_COMMIT} failed")
+        endif()
     endif()
     foreach(_patch IN LISTS LORA_GGUF_PATCHES)
         execute_process(

@@ -15,6 +15,9 @@ void JobRegistry::cancel_all_and_wait() {
     for (const auto & weak : jobs_) {
         if (auto job = weak.lock()) {
             job->cancel_requested.store(true);
+            if (job->on_cancel) {
+                job->on_cancel();
+            }
             running.push_back(job);
         }
     }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <memory>
 #include <string>
@@ -13,6 +14,7 @@ namespace lora_gguf {
 // What the JS side and the job's thread share: the cancel request, and the end of the thread.
 struct JobControl {
     std::atomic<bool>        cancel_requested{false};
+    std::function<void()>    on_cancel; // wakes a thread that waits for work; may be empty
     std::promise<void>       finished;
     std::shared_future<void> finished_future = finished.get_future().share();
 };

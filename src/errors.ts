@@ -16,6 +16,8 @@ export type LoraGgufErrorCode =
   | "E_NEEDS_IMATRIX"
   /** The input is already quantized and requantizing was not allowed. */
   | "E_REQUANTIZE"
+  /** A LoRA adapter does not fit the base model (architecture, tensor names or shapes). */
+  | "E_ADAPTER_MISMATCH"
   /** The output path exists and `force` was not set. */
   | "E_OUTPUT_EXISTS"
   /** The output's directory does not exist or is not writable. */
@@ -25,7 +27,11 @@ export type LoraGgufErrorCode =
   /** The native addon could not be loaded or built. */
   | "E_NATIVE_LOAD"
   /** llama.cpp reported a failure the checks before it did not catch. */
-  | "E_NATIVE";
+  | "E_NATIVE"
+  /** A training data file cannot be used: a bad record (named by file:line), mixed formats, unreadable CSV/JSON, or no usable record. */
+  | "E_BAD_DATASET"
+  /** A chat template does not parse, fails while rendering, or renders in a way the assistant spans cannot be located in. */
+  | "E_CHAT_TEMPLATE";
 
 export class LoraGgufError extends Error {
   readonly code: LoraGgufErrorCode;

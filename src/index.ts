@@ -4,4 +4,6 @@ export { quantize, type QuantizeOptions, type QuantizeProgress, type QuantizeRes
 export { quantizationTypes, resolveQuantizationType, type QuantizationType } from "./quantize/types.js";
 export { inspect, type InspectResult, type TensorTypeSummary, type TensorEntry, type AdapterInfo } from "./inspect/inspect.js";
 export { versionInfo, type VersionInfo } from "./version.js";
+export * from "./data/index.js";
+export * from "./chat/index.js";
 export * from "./gguf/index.js";

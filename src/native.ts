@@ -50,14 +50,66 @@ export interface LlamaGgufView {
   tensors: { name: string; type: number; offset: number; byteSize: number; ne: number[] }[];
 }
 
+export interface NativeTrainerOptions {
+  modelPath: string;
+  /** GGUF LoRA adapter whose tensors are trained (f32); written beforehand (fresh or from a checkpoint). */
+  adapterPath: string;
+  /** Tokens per window; a multiple of 256 (llama.cpp pads contexts to that). */
+  contextLength: number;
+  /** Samples packed into one window attend only to themselves: each gets its own sequence id. */
+  maxSequencesPerWindow: number;
+  threads: number;
+  /** Windows whose gradients are accumulated before each optimizer step. */
+  windowsPerOptimizerStep: number;
+  /** Upstream attention through the KV cache (K/V get no gradient). Only for tests that show the bug. */
+  attentionThroughKvCache?: boolean;
+}
+
+export interface NativeTrainerStep {
+  tokens: Int32Array;
+  /** Next-token targets; -1 leaves a position out of the loss. */
+  labels: Int32Array;
+  positions?: Int32Array;
+  seqIds?: Int32Array;
+  train: boolean;
+  learningRate?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+}
+
+export interface NativeTrainerStepResult {
+  /** Summed cross-entropy of the labelled tokens divided by the window length. */
+  lossPerToken: number;
+  labelledTokens: number;
+  /** ggml-opt's step counter after this call (1 before the first optimizer step). */
+  optimizerIter: number;
+}
+
+export type NativeTensorKind = "value" | "gradient" | "adamwM" | "adamwV";
+
+/** A LoRA training session on its own native thread; calls run in order. */
+export interface NativeTrainer {
+  readonly contextLength: number;
+  parameterNames(): Promise<{ name: string; dims: [number, number] }[]>;
+  step(step: NativeTrainerStep): Promise<NativeTrainerStepResult>;
+  readTensor(name: string, kind: NativeTensorKind): Promise<Float32Array>;
+  writeTensor(name: string, kind: NativeTensorKind, data: Float32Array): Promise<void>;
+  /** Reads, or with a value sets, the optimizer step counter (AdamW bias correction). */
+  optimizerIter(set?: number): Promise<number>;
+  close(): Promise<void>;
+}
+
 export interface NativeBinding {
   buildInfo(): NativeBuildInfo;
   quantize(options: NativeQuantizeOptions, onProgress?: (progress: NativeQuantizeProgress) => void): NativeJob<{ tensorCount: number }>;
   readGgufWithLlama(path: string): LlamaGgufView;
+  createTrainer(options: NativeTrainerOptions): Promise<NativeTrainer>;
 }
 
 const nativeErrorCodes = new Set<LoraGgufErrorCode>([
-  "E_INVALID_OPTION", "E_BAD_GGUF", "E_NEEDS_IMATRIX", "E_ABORTED", "E_NATIVE",
+  "E_INVALID_OPTION", "E_BAD_GGUF", "E_NEEDS_IMATRIX", "E_ABORTED", "E_NATIVE", "E_ADAPTER_MISMATCH",
 ]);
 
 let loaded: NativeBinding | undefined;
@@ -146,7 +198,7 @@ export async function runNativeJob<T>(start: () => NativeJob<T>, signal: AbortSi
   }
 }
 
-function toLoraGgufError(error: unknown, callerStack: string | undefined): LoraGgufError {
+export function toLoraGgufError(error: unknown, callerStack: string | undefined): LoraGgufError {
   if (error instanceof LoraGgufError) return error;
   const code = (error as { code?: unknown })?.code;
   const message = error instanceof Error ? error.message : String(error);

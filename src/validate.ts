@@ -28,6 +28,28 @@ export function requireString(where: string, name: string, value: unknown): stri
   return value;
 }
 
+/** Any string, the empty one included (a model without a BOS token passes ""). */
+export function requireStringAllowEmpty(where: string, name: string, value: unknown): string {
+  if (typeof value !== "string") throw invalid(where, `${name} must be a string, got ${describe(value)}`);
+  return value;
+}
+
+export function optionalOneOf<T extends string>(where: string, name: string, value: unknown, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+    throw invalid(where, `${name} must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${describe(value)}`);
+  }
+  return value as T;
+}
+
+export function optionalPlainObject(where: string, name: string, value: unknown): Record<string, unknown> | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw invalid(where, `${name} must be an object, got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
 export function optionalInteger(where: string, name: string, value: unknown, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {

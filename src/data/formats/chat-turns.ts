@@ -1,0 +1,48 @@
+// The rules every chat record follows once its roles are mapped, shared by sharegpt and messages:
+// an optional leading system message, then user/assistant turns that alternate, start with the user
+// and end with the assistant (a trailing user turn has no response to learn; templates such as
+// Mistral's reject anything but strict alternation).
+import type { ChatConversation, ChatTurn, RecordSource } from "../conversation.js";
+import { InvalidRecord } from "../record-fields.js";
+
+export interface MappedMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+  /** How messages name it: 'messages[2]'. */
+  label: string;
+}
+
+export function assembleChatConversation(
+  messages: readonly MappedMessage[],
+  systemField: { value: string | undefined; label: string },
+  source: RecordSource,
+): ChatConversation {
+  let system = systemField.value;
+  const turns: ChatTurn[] = [];
+  messages.forEach((message, index) => {
+    if (message.role === "system") {
+      if (index !== 0) throw new InvalidRecord(`${message.label}: a system message is only allowed first`);
+      if (system !== undefined && message.content.trim() !== "") {
+        throw new InvalidRecord(`${message.label}: a system message and a ${systemField.label} field both give the system prompt`);
+      }
+      if (message.content.trim() !== "") system = message.content;
+      return;
+    }
+    const expected = turns.length % 2 === 0 ? "user" : "assistant";
+    if (message.role !== expected) {
+      throw new InvalidRecord(
+        turns.length === 0
+          ? `${message.label}: the conversation starts with an assistant turn; it must start with a user turn`
+          : `${message.label}: two ${message.role} turns in a row; turns must alternate user/assistant`,
+      );
+    }
+    if (message.content.trim() === "") throw new InvalidRecord(`${message.label} has empty content`);
+    turns.push({ role: message.role, content: message.content });
+  });
+  if (turns.length === 0) throw new InvalidRecord("the conversation has no user or assistant turn");
+  if (turns.length === 1) throw new InvalidRecord("the conversation has no assistant turn");
+  if (turns[turns.length - 1].role !== "assistant") {
+    throw new InvalidRecord("the conversation ends with a user turn; the last turn must be the assistant's");
+  }
+  return system === undefined ? { source, turns } : { source, system, turns };
+}

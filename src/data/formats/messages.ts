@@ -1,0 +1,48 @@
+import type { ChatConversation, RecordSource } from "../conversation.js";
+import type { DatasetFieldNames } from "../dataset-columns.js";
+import type { RecordFormat } from "../record-format.js";
+import {
+  describeValue,
+  fieldLabel,
+  fieldValue,
+  InvalidRecord,
+  isDatasetRecord,
+  optionalNonBlankString,
+  type DatasetRecord,
+} from "../record-fields.js";
+import { assembleChatConversation, type MappedMessage } from "./chat-turns.js";
+
+const ROLES: readonly string[] = ["system", "user", "assistant"];
+
+/** OpenAI / Hugging Face chat records: { "messages": [{ "role": "user", "content": "..." }, ...] } */
+export const messagesFormat: RecordFormat = {
+  name: "messages",
+  markerRoles: ["messages"],
+  toConversation(record: DatasetRecord, names: DatasetFieldNames, source: RecordSource): ChatConversation {
+    const label = fieldLabel(names, "messages");
+    const list = fieldValue(record, names, "messages");
+    if (list === undefined) throw new InvalidRecord(`missing ${label}`);
+    if (!Array.isArray(list)) throw new InvalidRecord(`${label} must be an array of messages, got ${describeValue(list)}`);
+    if (list.length === 0) throw new InvalidRecord(`${label} is empty`);
+    const messages = list.map((item: unknown, index): MappedMessage => {
+      const itemLabel = `${label}[${index}]`;
+      if (!isDatasetRecord(item)) throw new InvalidRecord(`${itemLabel} must be an object, got ${describeValue(item)}`);
+      const role = item.role;
+      if (role === undefined) throw new InvalidRecord(`missing ${itemLabel}.role`);
+      if (typeof role !== "string" || !ROLES.includes(role)) {
+        throw new InvalidRecord(
+          `${itemLabel}: unknown role ${typeof role === "string" ? JSON.stringify(role) : describeValue(role)}; ` +
+            `expected "system", "user" or "assistant"`,
+        );
+      }
+      const content = item.content;
+      if (content === undefined) throw new InvalidRecord(`missing ${itemLabel}.content`);
+      // Content parts ([{ type: "text", text }]) carry images and tool data this trainer cannot use.
+      if (typeof content !== "string") throw new InvalidRecord(`${itemLabel}.content must be a string, got ${describeValue(content)}`);
+      return { role: role as MappedMessage["role"], content, label: itemLabel };
+    });
+    const systemLabel = fieldLabel(names, "system");
+    const system = optionalNonBlankString(fieldValue(record, names, "system"), systemLabel);
+    return assembleChatConversation(messages, { value: system, label: systemLabel }, source);
+  },
+};

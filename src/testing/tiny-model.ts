@@ -1,0 +1,317 @@
+import { join } from "node:path";
+import { LoraGgufError } from "../errors.js";
+import { float32ArrayToFloat16 } from "../gguf/f16.js";
+import { GgmlType } from "../gguf/ggml-types.js";
+import type { GgufTensorDeclaration } from "../gguf/header-encoder.js";
+import { float32Entry, stringEntry, uint32Entry } from "../gguf/metadata-entries.js";
+import { readGgufHeader } from "../gguf/reader.js";
+import type { GgufMetadataEntry } from "../gguf/value-types.js";
+import { GgufWriter } from "../gguf/writer.js";
+import { llamaSourceDir } from "./llama-source-dir.js";
+import { SeededRandom } from "./seeded-random.js";
+import { truncatedTokenizerEntries } from "./truncated-vocab.js";
+
+export type TinyModelArchitecture = "llama" | "qwen2" | "qwen3";
+
+export const tinyModelArchitectures: readonly TinyModelArchitecture[] = ["llama", "qwen2", "qwen3"];
+
+export interface TinyModelOptions {
+  /** general.architecture: which llama.cpp model graph loads the file. */
+  architecture: TinyModelArchitecture;
+  /** PRNG seed; the same seed (and options) gives a byte-identical file. Default 1. */
+  seed?: number;
+  /** Transformer blocks. Default 2. */
+  nLayer?: number;
+  /** Hidden size. Default 256. */
+  nEmbd?: number;
+  /** Attention heads; without headDim, nEmbd / nHead is the head size (must be even for RoPE). Default 4. */
+  nHead?: number;
+  /** Key/value heads (grouped-query attention); must divide nHead. Default 2. */
+  nHeadKv?: number;
+  /** Feed-forward size. Default 512. */
+  nFf?: number;
+  /** Training context length written to <arch>.context_length. Default 512. */
+  nCtx?: number;
+  /** Tokens kept from the source vocabulary (its first `vocabSize` ids). Default 4096. */
+  vocabSize?: number;
+  /** Vocab-only GGUF to take the tokenizer from. Default: llama.cpp's models/ggml-vocab-llama-spm.gguf. */
+  vocabPath?: string;
+  /** Storage type of the weight matrices; norms and biases are always f32. Default "f32". */
+  weightType?: "f32" | "f16";
+  /** Written to tokenizer.chat_template when given. */
+  chatTemplate?: string;
+  /**
+   * Size of each attention head (even, for RoPE), written to <arch>.attention.key_length and
+   * value_length when given; it need not be nEmbd / nHead. llama and qwen3 only: qwen2 sizes its
+   * query and output projections by nEmbd. Default: nEmbd / nHead, keys not written.
+   */
+  headDim?: number;
+  /** Leave out output.weight, so llama.cpp uses token_embd.weight as the output projection too. Default false. */
+  tiedEmbeddings?: boolean;
+}
+
+export interface TinyModelConfig extends Required<Omit<TinyModelOptions, "chatTemplate" | "headDim">> {
+  chatTemplate: string | undefined;
+  headDim: number | undefined;
+}
+
+export const tinyModelDefaults = {
+  seed: 1,
+  nLayer: 2,
+  nEmbd: 256,
+  nHead: 4,
+  nHeadKv: 2,
+  nFf: 512,
+  nCtx: 512,
+  vocabSize: 4096,
+  weightType: "f32",
+  tiedEmbeddings: false,
+} as const satisfies Partial<TinyModelOptions>;
+
+interface ArchitectureSpec {
+  /** rope.freq_base and layer_norm_rms_epsilon as the family's released models set them. */
+  ropeFreqBase: number;
+  rmsNormEpsilon: number;
+  /**
+   * Keys llama.cpp's converter writes for the family (conversion/llama.py writes vocab_size and
+   * rope.dimension_count; conversion/qwen.py leaves both to llama.cpp's defaults: the token count
+   * and the key head size).
+   */
+  writesVocabSize: boolean;
+  writesRopeDimensionCount: boolean;
+  /** blk.N.attn_{q,k,v}.bias, which the Qwen2 checkpoints carry. */
+  qkvBias: boolean;
+  /** blk.N.attn_{q,k}_norm.weight, RMS norms over each head (Qwen3). */
+  qkNorm: boolean;
+  /** Whether the query width is nHead * head size rather than nEmbd. */
+  headDimIndependent: boolean;
+}
+
+/** After llama_model_<arch>::load_arch_tensors in deps/llama.cpp/src/models/<arch>.cpp. */
+const ARCHITECTURES: Record<TinyModelArchitecture, ArchitectureSpec> = {
+  llama: {
+    ropeFreqBase: 10000,
+    rmsNormEpsilon: 1e-5,
+    writesVocabSize: true,
+    writesRopeDimensionCount: true,
+    qkvBias: false,
+    qkNorm: false,
+    headDimIndependent: true,
+  },
+  qwen2: {
+    ropeFreqBase: 1_000_000,
+    rmsNormEpsilon: 1e-6,
+    writesVocabSize: false,
+    writesRopeDimensionCount: false,
+    qkvBias: true,
+    qkNorm: false,
+    headDimIndependent: false,
+  },
+  qwen3: {
+    ropeFreqBase: 1_000_000,
+    rmsNormEpsilon: 1e-6,
+    writesVocabSize: false,
+    writesRopeDimensionCount: false,
+    qkvBias: false,
+    qkNorm: true,
+    headDimIndependent: true,
+  },
+};
+
+/**
+ * Standard deviations of the random weights. With RMS-normalised activations of unit scale, the
+ * logits have a standard deviation of about OUTPUT * sqrt(nEmbd) ≈ 2 at the default size, which
+ * makes the next-token distribution clearly peaked, while the small projections keep the residual
+ * stream dominated by the token embedding so different prompts give different distributions.
+ *
+ * Tied embeddings take the OUTPUT scale for token_embd as well: at TOKEN_EMBEDDING scale the
+ * residual stream would be mostly the input token's own embedding, whose logit would then exceed
+ * all others by about nEmbd * std and take nearly all the probability.
+ */
+const WEIGHT_STD = {
+  tokenEmbedding: 0.5,
+  projection: 0.05,
+  output: 0.12,
+  normNoise: 0.02,
+  bias: 0.05,
+} as const;
+
+/** llama_ftype values for general.file_type. */
+const FILE_TYPE = { f32: 0, f16: 1 } as const;
+
+/**
+ * Writes a small GGUF of the given architecture with random weights and a real tokenizer, loadable
+ * and runnable by llama.cpp. Returns the resolved configuration.
+ */
+export async function writeTinyModelGguf(path: string, options: TinyModelOptions): Promise<TinyModelConfig> {
+  const config = resolveConfig(options);
+  const vocab = await readGgufHeader(config.vocabPath);
+  const metadata = [
+    ...hyperparameterEntries(config),
+    ...truncatedTokenizerEntries(vocab, config.vocabPath, config.vocabSize, config.chatTemplate),
+  ];
+  const tensors = tinyModelTensors(config);
+
+  const writer = await GgufWriter.create(path, { metadata, tensors });
+  try {
+    for (const tensor of tensors) {
+      await writer.writeTensorData(tensor.name, tensorData(tensor, config));
+    }
+    await writer.finish();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  return config;
+}
+
+/** The attention head size: headDim when given, else nEmbd / nHead. */
+export function tinyModelHeadSize(config: Pick<TinyModelConfig, "nEmbd" | "nHead" | "headDim">): number {
+  return config.headDim ?? config.nEmbd / config.nHead;
+}
+
+function resolveConfig(options: TinyModelOptions): TinyModelConfig {
+  const config: TinyModelConfig = {
+    ...tinyModelDefaults,
+    vocabPath: join(llamaSourceDir(), "models", "ggml-vocab-llama-spm.gguf"),
+    ...stripUndefined(options),
+    architecture: options.architecture,
+    chatTemplate: options.chatTemplate,
+    headDim: options.headDim,
+  };
+  if (!tinyModelArchitectures.includes(config.architecture)) {
+    const names = tinyModelArchitectures.map((name) => `"${name}"`).join(", ");
+    throw new LoraGgufError("E_INVALID_OPTION", `architecture must be one of ${names}, got ${String(config.architecture)}`);
+  }
+  const positive = ["nLayer", "nEmbd", "nHead", "nHeadKv", "nFf", "nCtx", "vocabSize"] as const;
+  for (const name of positive) {
+    const value = config[name];
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new LoraGgufError("E_INVALID_OPTION", `${name} must be a positive integer, got ${String(value)}`);
+    }
+  }
+  if (!Number.isSafeInteger(config.seed)) {
+    throw new LoraGgufError("E_INVALID_OPTION", `seed must be an integer, got ${String(config.seed)}`);
+  }
+  if (config.headDim === undefined) {
+    if (config.nEmbd % config.nHead !== 0 || (config.nEmbd / config.nHead) % 2 !== 0) {
+      throw new LoraGgufError("E_INVALID_OPTION", `nEmbd (${config.nEmbd}) must be nHead (${config.nHead}) times an even head size`);
+    }
+  } else {
+    if (!Number.isSafeInteger(config.headDim) || config.headDim <= 0 || config.headDim % 2 !== 0) {
+      throw new LoraGgufError("E_INVALID_OPTION", `headDim must be a positive even integer, got ${String(config.headDim)}`);
+    }
+    if (!ARCHITECTURES[config.architecture].headDimIndependent && config.headDim * config.nHead !== config.nEmbd) {
+      throw new LoraGgufError(
+        "E_INVALID_OPTION",
+        `headDim (${config.headDim}) times nHead (${config.nHead}) must be nEmbd (${config.nEmbd}) for ${config.architecture}, whose attention projections llama.cpp sizes by nEmbd`,
+      );
+    }
+  }
+  if (config.nHead % config.nHeadKv !== 0) {
+    throw new LoraGgufError("E_INVALID_OPTION", `nHeadKv (${config.nHeadKv}) must divide nHead (${config.nHead})`);
+  }
+  if (config.weightType !== "f32" && config.weightType !== "f16") {
+    throw new LoraGgufError("E_INVALID_OPTION", `weightType must be "f32" or "f16", got ${String(config.weightType)}`);
+  }
+  if (typeof config.tiedEmbeddings !== "boolean") {
+    throw new LoraGgufError("E_INVALID_OPTION", `tiedEmbeddings must be a boolean, got ${String(config.tiedEmbeddings)}`);
+  }
+  if (config.chatTemplate !== undefined && typeof config.chatTemplate !== "string") {
+    throw new LoraGgufError("E_INVALID_OPTION", "chatTemplate must be a string");
+  }
+  return config;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as Partial<T>;
+}
+
+/** The <arch>.* keys llama_model::load_hparams and llama_model_<arch>::load_arch_hparams read. */
+function hyperparameterEntries(config: TinyModelConfig): GgufMetadataEntry[] {
+  const { architecture } = config;
+  const spec = ARCHITECTURES[architecture];
+  const key = (name: string) => `${architecture}.${name}`;
+  const entries = [
+    stringEntry("general.architecture", architecture),
+    stringEntry("general.name", `tiny-${architecture}`),
+    uint32Entry("general.file_type", FILE_TYPE[config.weightType]),
+  ];
+  if (spec.writesVocabSize) entries.push(uint32Entry(key("vocab_size"), config.vocabSize));
+  entries.push(
+    uint32Entry(key("context_length"), config.nCtx),
+    uint32Entry(key("embedding_length"), config.nEmbd),
+    uint32Entry(key("block_count"), config.nLayer),
+    uint32Entry(key("feed_forward_length"), config.nFf),
+    uint32Entry(key("attention.head_count"), config.nHead),
+    uint32Entry(key("attention.head_count_kv"), config.nHeadKv),
+  );
+  if (config.headDim !== undefined) {
+    entries.push(uint32Entry(key("attention.key_length"), config.headDim), uint32Entry(key("attention.value_length"), config.headDim));
+  }
+  // llama checks rope.dimension_count against the key head size; qwen2 and qwen3 assert n_rot equals
+  // it in their graphs, so the default (the key head size) is the only valid value.
+  if (spec.writesRopeDimensionCount) entries.push(uint32Entry(key("rope.dimension_count"), tinyModelHeadSize(config)));
+  entries.push(
+    float32Entry(key("rope.freq_base"), spec.ropeFreqBase),
+    float32Entry(key("attention.layer_norm_rms_epsilon"), spec.rmsNormEpsilon),
+  );
+  return entries;
+}
+
+/**
+ * Tensor names and shapes (ne order) the architecture's llama_model_<arch>::load_arch_tensors
+ * creates as required, plus the optional tensors the family's checkpoints carry (qwen2's q/k/v
+ * biases, output.weight unless embeddings are tied).
+ */
+export function tinyModelTensors(config: TinyModelConfig): GgufTensorDeclaration[] {
+  const { nEmbd, nFf, vocabSize } = config;
+  const spec = ARCHITECTURES[config.architecture];
+  const headSize = tinyModelHeadSize(config);
+  const qSize = headSize * config.nHead;
+  const kvSize = headSize * config.nHeadKv;
+  const matrix = config.weightType === "f16" ? GgmlType.F16 : GgmlType.F32;
+  const vector = (name: string, size: number): GgufTensorDeclaration => ({ name, dims: [size], type: GgmlType.F32 });
+
+  const tensors: GgufTensorDeclaration[] = [{ name: "token_embd.weight", dims: [nEmbd, vocabSize], type: matrix }];
+  for (let layer = 0; layer < config.nLayer; layer++) {
+    const block = `blk.${layer}`;
+    tensors.push(vector(`${block}.attn_norm.weight`, nEmbd));
+    for (const [projection, size] of [["attn_q", qSize], ["attn_k", kvSize], ["attn_v", kvSize]] as const) {
+      tensors.push({ name: `${block}.${projection}.weight`, dims: [nEmbd, size], type: matrix });
+      if (spec.qkvBias) tensors.push(vector(`${block}.${projection}.bias`, size));
+    }
+    if (spec.qkNorm) {
+      tensors.push(vector(`${block}.attn_q_norm.weight`, headSize), vector(`${block}.attn_k_norm.weight`, headSize));
+    }
+    tensors.push(
+      { name: `${block}.attn_output.weight`, dims: [qSize, nEmbd], type: matrix },
+      vector(`${block}.ffn_norm.weight`, nEmbd),
+      { name: `${block}.ffn_gate.weight`, dims: [nEmbd, nFf], type: matrix },
+      { name: `${block}.ffn_up.weight`, dims: [nEmbd, nFf], type: matrix },
+      { name: `${block}.ffn_down.weight`, dims: [nFf, nEmbd], type: matrix },
+    );
+  }
+  tensors.push(vector("output_norm.weight", nEmbd));
+  if (!config.tiedEmbeddings) tensors.push({ name: "output.weight", dims: [nEmbd, vocabSize], type: matrix });
+  return tensors;
+}
+
+function tensorData(tensor: GgufTensorDeclaration, config: TinyModelConfig): Float32Array | Uint16Array {
+  const random = new SeededRandom(SeededRandom.derivedSeed(config.seed, tensor.name));
+  const values = new Float32Array(tensor.dims.reduce((product, dim) => product * dim, 1));
+  if (tensor.name.endsWith("norm.weight")) {
+    random.fillNormal(values, 1, WEIGHT_STD.normNoise);
+  } else if (tensor.name.endsWith(".bias")) {
+    random.fillNormal(values, 0, WEIGHT_STD.bias);
+  } else {
+    random.fillNormal(values, 0, weightStd(tensor.name, config));
+  }
+  return tensor.type === GgmlType.F16 ? float32ArrayToFloat16(values) : values;
+}
+
+function weightStd(name: string, config: TinyModelConfig): number {
+  if (name === "token_embd.weight") return config.tiedEmbeddings ? WEIGHT_STD.output : WEIGHT_STD.tokenEmbedding;
+  if (name === "output.weight") return WEIGHT_STD.output;
+  return WEIGHT_STD.projection;
+}

@@ -1,0 +1,267 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+import { afterAll, describe, expect, it } from "vitest";
+
+import {
+  builtInChatTemplates,
+  ChatTemplate,
+  readChatTemplateFromGguf,
+  renderConversation,
+  type RenderConversationOptions,
+  type RenderedConversation,
+} from "../src/chat/index.js";
+import { loadDataset, type ChatConversation } from "../src/data/index.js";
+import { isLoraGgufError } from "../src/errors.js";
+import { readGgufHeader, stringEntry, uint32Entry, writeGgufFile } from "../src/gguf/index.js";
+import { llamaSourceDir } from "../src/testing/llama-source-dir.js";
+import { makeTempDir } from "./helpers/temp-dir.js";
+
+const temp = makeTempDir("chat-template");
+afterAll(() => temp.cleanup());
+
+/** Real templates from Hugging Face tokenizer_config.json files, as llama.cpp keeps them. */
+function llamaCppTemplate(name: string): string {
+  return readFileSync(path.join(llamaSourceDir(), "models", "templates", name), "utf8");
+}
+
+const conversation: ChatConversation = {
+  source: { file: "chat.jsonl", line: 7 },
+  system: "You are terse.",
+  turns: [
+    { role: "user", content: "Capital of France?" },
+    { role: "assistant", content: "Paris." },
+    { role: "user", content: "And of Italy?" },
+    { role: "assistant", content: "Rome." },
+  ],
+};
+const withoutSystem: ChatConversation = { source: conversation.source, turns: conversation.turns };
+
+function trainedTexts(rendered: RenderedConversation): string[] {
+  return rendered.segments.filter((segment) => segment.trained).map((segment) => segment.text);
+}
+
+/** Segments concatenate to the text, none is empty, and neighbours alternate between trained and not. */
+function expectWellFormed(rendered: RenderedConversation): void {
+  expect(rendered.segments.map((segment) => segment.text).join("")).toBe(rendered.text);
+  for (const [index, segment] of rendered.segments.entries()) {
+    expect(segment.text).not.toBe("");
+    if (index > 0) expect(segment.trained).not.toBe(rendered.segments[index - 1].trained);
+  }
+}
+
+function renderError(conversationToRender: Parameters<typeof renderConversation>[0], options: RenderConversationOptions): { code: string; message: string } {
+  try {
+    renderConversation(conversationToRender, options);
+  } catch (error) {
+    if (isLoraGgufError(error)) return { code: error.code, message: error.message };
+    throw error;
+  }
+  throw new Error("expected renderConversation to throw");
+}
+
+describe("built-in chat templates", () => {
+  it("are the llama.cpp copies of the Hugging Face templates, verbatim", () => {
+    expect(builtInChatTemplates.qwen25).toBe(llamaCppTemplate("Qwen-Qwen2.5-7B-Instruct.jinja"));
+    expect(builtInChatTemplates.llama3).toBe(llamaCppTemplate("meta-llama-Llama-3.1-8B-Instruct.jinja"));
+    expect(builtInChatTemplates.mistral).toBe(llamaCppTemplate("mistralai-Mistral-Nemo-Instruct-2407.jinja"));
+  });
+
+  it("chatml renders as Qwen2.5 does when there is a system message", () => {
+    const options = { bosToken: "", eosToken: "<|im_end|>" };
+    expect(renderConversation(conversation, { ...options, template: builtInChatTemplates.chatml }).text).toBe(
+      renderConversation(conversation, { ...options, template: builtInChatTemplates.qwen25 }).text,
+    );
+  });
+});
+
+describe("renderConversation: ChatML (Qwen2.5)", () => {
+  const options = { template: llamaCppTemplate("Qwen-Qwen2.5-7B-Instruct.jinja"), bosToken: "", eosToken: "<|im_end|>" };
+
+  it("renders the exact text and trains only the responses with their <|im_end|>", () => {
+    const rendered = renderConversation(conversation, options);
+    expect(rendered.text).toBe(
+      "<|im_start|>system\nYou are terse.<|im_end|>\n" +
+        "<|im_start|>user\nCapital of France?<|im_end|>\n" +
+        "<|im_start|>assistant\nParis.<|im_end|>\n" +
+        "<|im_start|>user\nAnd of Italy?<|im_end|>\n" +
+        "<|im_start|>assistant\nRome.<|im_end|>\n",
+    );
+    expectWellFormed(rendered);
+    expect(trainedTexts(rendered)).toEqual(["Paris.<|im_end|>", "Rome.<|im_end|>"]);
+    // the newline after <|im_end|> is template framing, never generated: untrained
+    expect(rendered.segments[rendered.segments.length - 1]).toEqual({ text: "\n", trained: false });
+  });
+
+  it("Qwen2.5 adds its default system prompt when there is none", () => {
+    const rendered = renderConversation(withoutSystem, options);
+    expect(rendered.text.startsWith("<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n")).toBe(true);
+    expect(trainedTexts(rendered)).toEqual(["Paris.<|im_end|>", "Rome.<|im_end|>"]);
+  });
+
+  it("trailing spaces of a response stay in it; only whitespace after the end-of-turn marker is untrained", () => {
+    const rendered = renderConversation({ turns: [{ role: "user", content: "Hi" }, { role: "assistant", content: "Hello  " }] }, options);
+    expect(trainedTexts(rendered)).toEqual(["Hello  <|im_end|>"]);
+  });
+});
+
+describe("renderConversation: Llama 3.1", () => {
+  const options = { template: llamaCppTemplate("meta-llama-Llama-3.1-8B-Instruct.jinja"), bosToken: "<|begin_of_text|>", eosToken: "<|eot_id|>" };
+
+  it("renders the exact text and trains only the responses with their <|eot_id|>", () => {
+    const rendered = renderConversation(conversation, options);
+    expect(rendered.text).toBe(
+      "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n" +
+        "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\nYou are terse.<|eot_id|>" +
+        "<|start_header_id|>user<|end_header_id|>\n\nCapital of France?<|eot_id|>" +
+        "<|start_header_id|>assistant<|end_header_id|>\n\nParis.<|eot_id|>" +
+        "<|start_header_id|>user<|end_header_id|>\n\nAnd of Italy?<|eot_id|>" +
+        "<|start_header_id|>assistant<|end_header_id|>\n\nRome.<|eot_id|>",
+    );
+    expectWellFormed(rendered);
+    expect(trainedTexts(rendered)).toEqual(["Paris.<|eot_id|>", "Rome.<|eot_id|>"]);
+  });
+
+  it("templateVariables reach the template", () => {
+    const rendered = renderConversation(conversation, { ...options, templateVariables: { date_string: "01 Jan 2025" } });
+    expect(rendered.text).toContain("Today Date: 01 Jan 2025\n");
+  });
+});
+
+describe("renderConversation: Mistral", () => {
+  it("Mistral Small 3.2 ([SYSTEM_PROMPT]) renders the exact text and trains the responses with their </s>", () => {
+    const template = llamaCppTemplate("Mistral-Small-3.2-24B-Instruct-2506.jinja");
+    const rendered = renderConversation(conversation, { template, bosToken: "<s>", eosToken: "</s>" });
+    expect(rendered.text).toBe(
+      "<s>[SYSTEM_PROMPT]You are terse.[/SYSTEM_PROMPT]" + "[INST]Capital of France?[/INST]Paris.</s>" + "[INST]And of Italy?[/INST]Rome.</s>",
+    );
+    expectWellFormed(rendered);
+    expect(trainedTexts(rendered)).toEqual(["Paris.</s>", "Rome.</s>"]);
+  });
+
+  it("Mistral Nemo (v0.3 layout) renders the exact text without a system prompt", () => {
+    const rendered = renderConversation(withoutSystem, { template: builtInChatTemplates.mistral, bosToken: "<s>", eosToken: "</s>" });
+    expect(rendered.text).toBe("<s>[INST]Capital of France?[/INST]Paris.</s>[INST]And of Italy?[/INST]Rome.</s>");
+    expectWellFormed(rendered);
+    expect(trainedTexts(rendered)).toEqual(["Paris.</s>", "Rome.</s>"]);
+  });
+
+  it("Mistral Nemo with a system prompt is not prefix-stable (the prompt moves to the last user turn) and is refused", () => {
+    const error = renderError(conversation, { template: builtInChatTemplates.mistral, bosToken: "<s>", eosToken: "</s>" });
+    expect(error.code).toBe("E_CHAT_TEMPLATE");
+    expect(error.message).toMatch(
+      /^the chat template is not prefix-stable on chat\.jsonl:7: rendering the first 2 messages with add_generation_prompt gives text the whole conversation's render does not start with \(they differ at character 9: /,
+    );
+  });
+});
+
+describe("renderConversation: options and failures", () => {
+  const options = { template: builtInChatTemplates.chatml, bosToken: "", eosToken: "<|im_end|>" };
+
+  it("trainOnPrompt trains everything", () => {
+    const rendered = renderConversation(conversation, { ...options, trainOnPrompt: true });
+    expect(rendered.segments).toEqual([{ text: rendered.text, trained: true }]);
+    expect(rendered.text).toBe(renderConversation(conversation, options).text);
+  });
+
+  it("addGenerationPrompt ends the text with the untrained assistant header", () => {
+    const rendered = renderConversation(conversation, { ...options, addGenerationPrompt: true });
+    expect(rendered.text.endsWith("Rome.<|im_end|>\n<|im_start|>assistant\n")).toBe(true);
+    expect(rendered.segments[rendered.segments.length - 1]).toEqual({ text: "\n<|im_start|>assistant\n", trained: false });
+    expect(trainedTexts(rendered)).toEqual(["Paris.<|im_end|>", "Rome.<|im_end|>"]);
+  });
+
+  it("a template whose earlier text depends on later messages is E_CHAT_TEMPLATE, not a wrong mask", () => {
+    // writes the number of messages up front, so no shorter render is a prefix of the full one
+    const counting = "{{ messages | length }}{% for m in messages %}<{{ m.role }}>{{ m.content }}</{{ m.role }}>{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}";
+    const error = renderError(conversation, { ...options, template: counting });
+    expect(error).toEqual({
+      code: "E_CHAT_TEMPLATE",
+      message:
+        "the chat template is not prefix-stable on chat.jsonl:7: rendering the first 2 messages with add_generation_prompt gives text the whole conversation's render does not start with " +
+        '(they differ at character 0: "2<system>You are terse.</syste" vs "5<system>You are terse.</syste"), so the assistant spans cannot be located. ' +
+        "The template changes earlier text depending on later messages (Mistral v0.3/Nemo move the system prompt to the last user message; Qwen3 adds <think></think> to the last assistant message only); " +
+        "use another template, drop the system prompt, or set trainOnPrompt",
+    });
+    // with the whole text trained there are no spans to find, so any template renders
+    expect(renderConversation(conversation, { ...options, template: counting, trainOnPrompt: true }).text.startsWith("5<system>")).toBe(true);
+  });
+
+  it("Qwen3 is prefix-stable for one exchange (the <think></think> it adds is trained) but not for two", () => {
+    const template = llamaCppTemplate("Qwen-Qwen3-0.6B.jinja");
+    const single = renderConversation({ turns: conversation.turns.slice(0, 2) }, { template, bosToken: "", eosToken: "<|im_end|>" });
+    expect(trainedTexts(single)).toEqual(["<think>\n\n</think>\n\nParis.<|im_end|>"]);
+    expect(renderError(conversation, { template, bosToken: "", eosToken: "<|im_end|>" }).code).toBe("E_CHAT_TEMPLATE");
+  });
+
+  it("a template that fails or does not parse is E_CHAT_TEMPLATE, naming the record", () => {
+    expect(renderError(conversation, { ...options, template: "{{ raise_exception('no system messages') }}" })).toEqual({
+      code: "E_CHAT_TEMPLATE",
+      message: "the chat template failed on chat.jsonl:7: no system messages",
+    });
+    expect(renderError(conversation, { ...options, template: "{% for m in messages %}" }).code).toBe("E_CHAT_TEMPLATE");
+    expect(() => new ChatTemplate("{{ unclosed")).toThrow(/^the chat template does not parse: /);
+  });
+
+  it("plain text is trained whole with EOS appended, unless appendEos is false", () => {
+    const text = { source: { file: "t.jsonl", line: 1 }, text: "Once upon a time." };
+    expect(renderConversation(text, { bosToken: "<s>", eosToken: "</s>" })).toEqual({
+      text: "Once upon a time.</s>",
+      segments: [{ text: "Once upon a time.</s>", trained: true }],
+    });
+    expect(renderConversation(text, { bosToken: "<s>", eosToken: "</s>", appendEos: false })).toEqual({
+      text: "Once upon a time.",
+      segments: [{ text: "Once upon a time.", trained: true }],
+    });
+  });
+
+  it("bad options are E_INVALID_OPTION", () => {
+    expect(renderError(conversation, { bosToken: "", eosToken: "<|im_end|>" })).toEqual({
+      code: "E_INVALID_OPTION",
+      message: "renderConversation: template must be a chat template string or a ChatTemplate for a chat conversation",
+    });
+    expect(renderError(conversation, { ...options, eosToken: "" })).toEqual({
+      code: "E_INVALID_OPTION",
+      message: 'renderConversation: eosToken must be a non-empty string, got ""',
+    });
+    expect(renderError(conversation, { ...options, trainOnPrompts: true } as never)).toEqual({
+      code: "E_INVALID_OPTION",
+      message:
+        'renderConversation: unknown option "trainOnPrompts"; known options: template, bosToken, eosToken, addGenerationPrompt, trainOnPrompt, appendEos, templateVariables',
+    });
+  });
+});
+
+describe("datasets through a chat template", () => {
+  it("an alpaca record renders with its instruction and input in the user turn", async () => {
+    const file = path.join(temp.dir, "alpaca.jsonl");
+    writeFileSync(file, JSON.stringify({ instruction: "Translate to French.", input: "Good morning", output: "Bonjour" }) + "\n");
+    const [record] = (await loadDataset(file)).conversations;
+    const rendered = renderConversation(record, { template: builtInChatTemplates.chatml, bosToken: "", eosToken: "<|im_end|>" });
+    expect(rendered.text).toBe("<|im_start|>user\nTranslate to French.\nGood morning<|im_end|>\n<|im_start|>assistant\nBonjour<|im_end|>\n");
+    expect(trainedTexts(rendered)).toEqual(["Bonjour<|im_end|>"]);
+  });
+});
+
+describe("readChatTemplateFromGguf", () => {
+  it("reads tokenizer.chat_template, undefined when absent", async () => {
+    const withTemplate = path.join(temp.dir, "with-template.gguf");
+    await writeGgufFile(withTemplate, {
+      metadata: [stringEntry("general.architecture", "llama"), stringEntry("tokenizer.chat_template", builtInChatTemplates.chatml)],
+      tensors: [],
+    });
+    expect(readChatTemplateFromGguf(await readGgufHeader(withTemplate))).toBe(builtInChatTemplates.chatml);
+
+    const withoutTemplate = path.join(temp.dir, "without-template.gguf");
+    await writeGgufFile(withoutTemplate, { metadata: [stringEntry("general.architecture", "llama")], tensors: [] });
+    expect(readChatTemplateFromGguf(await readGgufHeader(withoutTemplate))).toBeUndefined();
+  });
+
+  it("a chat template that is not a string is E_BAD_GGUF", async () => {
+    const file = path.join(temp.dir, "number-template.gguf");
+    await writeGgufFile(file, { metadata: [uint32Entry("tokenizer.chat_template", 1)], tensors: [] });
+    expect(() => readChatTemplateFromGguf({ metadataByKey: new Map() })).not.toThrow();
+    const header = await readGgufHeader(file);
+    expect(() => readChatTemplateFromGguf(header)).toThrow("tokenizer.chat_template must be a string");
+  });
+});
