@@ -90,6 +90,19 @@ if(NOT _current_stamp STREQUAL _patch_digest)
         if(NOT _rc EQUAL 0)
             message(FATAL_ERROR "patch ${_patch} does not apply to llama.cpp ${LORA_GGUF_LLAMA_COMMIT}:\n${_err}")
         endif()
+        # one commit per patch, so that a patch can be edited in place and exported again
+        # (scripts/dev/export-llama-patches.sh)
+        get_filename_component(_name "${_patch}" NAME)
+        execute_process(
+            COMMAND "${GIT_EXECUTABLE}" add -A
+            WORKING_DIRECTORY "${LORA_GGUF_LLAMA_SOURCE_DIR}" OUTPUT_QUIET)
+        execute_process(
+            COMMAND "${GIT_EXECUTABLE}" -c user.name=lora-gguf -c user.email=lora-gguf@localhost commit --quiet --no-verify -m "${_name}"
+            WORKING_DIRECTORY "${LORA_GGUF_LLAMA_SOURCE_DIR}"
+            RESULT_VARIABLE _rc)
+        if(NOT _rc EQUAL 0)
+            message(FATAL_ERROR "could not record ${_name} as a commit in ${LORA_GGUF_LLAMA_SOURCE_DIR}")
+        endif()
         message(STATUS "lora-gguf: applied ${_patch}")
     endforeach()
     file(WRITE "${_stamp}" "${_patch_digest}")

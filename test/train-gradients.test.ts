@@ -7,20 +7,22 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { loadNative, type NativeTrainer } from "../src/native.js";
 import { SeededRandom } from "../src/testing/seeded-random.js";
-import { writeTinyLlamaGguf } from "../src/testing/tiny-llama.js";
+import { tinyModelArchitectures, writeTinyModelGguf, type TinyModelArchitecture } from "../src/testing/tiny-model.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
 import { writeRandomAdapter } from "./helpers/tiny-adapter.js";
 
 const temp = makeTempDir("grad");
-const model = path.join(temp.dir, "tiny.gguf");
-const adapter = path.join(temp.dir, "adapter.gguf");
+const modelPath = (architecture: TinyModelArchitecture) => path.join(temp.dir, `tiny-${architecture}.gguf`);
+const adapterPath = (architecture: TinyModelArchitecture) => path.join(temp.dir, `adapter-${architecture}.gguf`);
 const contextLength = 256;
 const vocabSize = 512;
 const windowsPerOptimizerStep = 2;
 
 beforeAll(async () => {
-  await writeTinyLlamaGguf(model, { seed: 21, nLayer: 2, nEmbd: 64, nHead: 4, nHeadKv: 2, nFf: 128, vocabSize });
-  await writeRandomAdapter(model, adapter, { rank: 4, alpha: 16, seed: 5, bStd: 0.05 });
+  for (const architecture of tinyModelArchitectures) {
+    await writeTinyModelGguf(modelPath(architecture), { architecture, seed: 21, nLayer: 2, nEmbd: 64, nHead: 4, nHeadKv: 2, nFf: 128, vocabSize });
+    await writeRandomAdapter(modelPath(architecture), adapterPath(architecture), { rank: 4, alpha: 16, seed: 5, bStd: 0.05 });
+  }
 });
 afterAll(() => temp.cleanup());
 
@@ -43,11 +45,11 @@ function makeWindow() {
   return { tokens, labels, positions, seqIds };
 }
 
-async function openTrainer(attentionThroughKvCache: boolean): Promise<NativeTrainer> {
+async function openTrainer(architecture: TinyModelArchitecture, attentionThroughKvCache: boolean): Promise<NativeTrainer> {
   const native = await loadNative();
   return native.createTrainer({
-    modelPath: model,
-    adapterPath: adapter,
+    modelPath: modelPath(architecture),
+    adapterPath: adapterPath(architecture),
     contextLength,
     maxSequencesPerWindow: 2,
     threads: 2,
@@ -76,38 +78,48 @@ async function compareGradients(trainer: NativeTrainer, names: string[], count: 
     const order = [...gradient.keys()].sort((a, b) => Math.abs(gradient[b]) - Math.abs(gradient[a])).slice(0, count);
     for (const index of order) {
       const original = values[index];
-      values[index] = original + epsilon;
-      await trainer.writeTensor(name, "value", values);
-      const plus = await loss();
-      values[index] = original - epsilon;
-      await trainer.writeTensor(name, "value", values);
-      const minus = await loss();
+      const centralDifference = async (step: number) => {
+        values[index] = original + step;
+        await trainer.writeTensor(name, "value", values);
+        const plus = await loss();
+        values[index] = original - step;
+        await trainer.writeTensor(name, "value", values);
+        const minus = await loss();
+        return (plus - minus) / (2 * step);
+      };
+      // Richardson extrapolation of two central differences cancels their O(step^2) error
+      const numeric = (4 * (await centralDifference(epsilon / 2)) - (await centralDifference(epsilon))) / 3;
       values[index] = original;
       await trainer.writeTensor(name, "value", values);
       // ggml-opt scales the loss by 1/period while it accumulates gradients over the period's windows
-      comparisons.push({ name: `${name}[${index}]`, analytic: gradient[index] * windowsPerOptimizerStep, numeric: (plus - minus) / (2 * epsilon) });
+      comparisons.push({ name: `${name}[${index}]`, analytic: gradient[index] * windowsPerOptimizerStep, numeric });
     }
   }
   return comparisons;
 }
 
 const kinds = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"];
-const tensorNames = kinds.flatMap((kind) => [`blk.0.${kind}.weight.lora_a`, `blk.0.${kind}.weight.lora_b`]);
+const tensorNames = [0, 1].flatMap((layer) => kinds.flatMap((kind) => [`blk.${layer}.${kind}.weight.lora_a`, `blk.${layer}.${kind}.weight.lora_b`]));
 
 function relativeError({ analytic, numeric }: Comparison): number {
   return Math.abs(analytic - numeric) / Math.max(Math.abs(numeric), Math.abs(analytic), 1e-6);
 }
 
 describe("LoRA gradients match finite differences", () => {
-  it("llama: every adapter tensor kind (q, k, v, o, gate, up, down; A and B), with packed samples and a loss mask", async () => {
-    const trainer = await openTrainer(false);
+  it.each(tinyModelArchitectures)("%s: every adapter tensor kind (q, k, v, o, gate, up, down; A and B), with packed samples and a loss mask", async (architecture) => {
+    const trainer = await openTrainer(architecture, false);
     try {
-      const comparisons = await compareGradients(trainer, tensorNames, 2, 1e-2);
-      const worst = comparisons.reduce((a, b) => (relativeError(a) > relativeError(b) ? a : b));
-      console.log(`worst relative error ${relativeError(worst).toExponential(2)} at ${worst.name} (analytic ${worst.analytic}, numeric ${worst.numeric})`);
+      const comparisons = await compareGradients(trainer, tensorNames, 3, 2e-2);
+      const large = comparisons.filter((c) => Math.abs(c.numeric) > 5e-3);
+      const worst = large.reduce((a, b) => (relativeError(a) > relativeError(b) ? a : b));
+      console.log(
+        `${architecture}: ${comparisons.length} elements; worst relative error among the ${large.length} with |dL/dw| > 5e-3: ` +
+          `${relativeError(worst).toExponential(2)} at ${worst.name} (analytic ${worst.analytic}, numeric ${worst.numeric})`,
+      );
       for (const comparison of comparisons) {
-        expect(Math.abs(comparison.numeric), comparison.name).toBeGreaterThan(1e-5);
-        expect(relativeError(comparison), comparison.name).toBeLessThan(0.05);
+        expect(Math.abs(comparison.numeric), comparison.name).toBeGreaterThan(1e-4);
+        // the f32 loss resolves ~5e-7, which over a step of 1e-2 is ~1e-4 of noise in a difference quotient
+        expect(Math.abs(comparison.analytic - comparison.numeric), comparison.name).toBeLessThan(2e-4 + 0.02 * Math.abs(comparison.numeric));
       }
     } finally {
       await trainer.close();
@@ -115,7 +127,7 @@ describe("LoRA gradients match finite differences", () => {
   });
 
   it("with upstream attention through the KV cache, K and V gradients are wrong (the check catches the bug)", async () => {
-    const trainer = await openTrainer(true);
+    const trainer = await openTrainer("llama", true);
     try {
       const comparisons = await compareGradients(trainer, ["blk.0.attn_k.weight.lora_b", "blk.0.attn_v.weight.lora_b"], 2, 1e-2);
       for (const comparison of comparisons) {
