@@ -9,6 +9,7 @@
 #include "gguf-read.h"
 #include "log-capture.h"
 #include "quantize.h"
+#include "tokenizer.h"
 #include "trainer.h"
 
 namespace lora_gguf {
@@ -28,6 +29,7 @@ public:
             InstanceMethod("quantize", &Addon::quantize_entry),
             InstanceMethod("readGgufWithLlama", &Addon::read_gguf_entry),
             InstanceMethod("createTrainer", &Addon::create_trainer_entry),
+            InstanceMethod("openTokenizer", &Addon::open_tokenizer_entry),
         });
     }
 
@@ -45,6 +47,7 @@ private:
     Napi::Value quantize_entry(const Napi::CallbackInfo & info) { return quantize(info, *jobs_); }
     Napi::Value read_gguf_entry(const Napi::CallbackInfo & info) { return read_gguf_with_llama(info); }
     Napi::Value create_trainer_entry(const Napi::CallbackInfo & info) { return create_trainer(info, *jobs_); }
+    Napi::Value open_tokenizer_entry(const Napi::CallbackInfo & info) { return open_tokenizer(info, *jobs_); }
 
     std::shared_ptr<JobRegistry> jobs_ = std::make_shared<JobRegistry>();
 };

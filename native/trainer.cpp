@@ -44,6 +44,9 @@ struct StepInput {
     std::vector<llama_token>  labels;
     bool                      train = false;
     OptimizerSettings         optimizer;
+    // resume: AdamW moments per parameter and the step counter, written once the graphs exist
+    std::map<std::string, std::pair<std::vector<float>, std::vector<float>>> restore_moments;
+    int64_t                   restore_iter = 0;
 };
 
 struct StepOutput {
@@ -182,6 +185,22 @@ StepOutput run_step(TrainingState & state, const StepInput & input) {
             input.seq_ids.empty() ? nullptr : input.seq_ids.data(), input.labels.data(), n_tokens, input.train) != 0) {
         throw JobFailure{"E_NATIVE", "llama.cpp could not prepare the training step: " + log.problems()};
     }
+    if (!input.restore_moments.empty() || input.restore_iter > 0) {
+        ggml_opt_context_t opt = llama_opt_get_context(state.context);
+        for (const auto & [name, moments] : input.restore_moments) {
+            ggml_tensor * param = state.parameter(name);
+            ggml_tensor * m = ggml_opt_param_state_tensor(opt, param, GGML_OPT_PARAM_STATE_ADAMW_M);
+            ggml_tensor * v = ggml_opt_param_state_tensor(opt, param, GGML_OPT_PARAM_STATE_ADAMW_V);
+            if (!m || !v || (int64_t) moments.first.size() != ggml_nelements(m) || (int64_t) moments.second.size() != ggml_nelements(v)) {
+                throw JobFailure{"E_BAD_CHECKPOINT", "the checkpoint's optimizer state for " + name + " does not fit this adapter"};
+            }
+            ggml_backend_tensor_set(m, moments.first.data(), 0, ggml_nbytes(m));
+            ggml_backend_tensor_set(v, moments.second.data(), 0, ggml_nbytes(v));
+        }
+        if (input.restore_iter > 0) {
+            ggml_opt_set_iter(opt, input.restore_iter);
+        }
+    }
     StepOutput output;
     if (llama_opt_step_eval(state.context, nullptr, &output.loss_mean_over_window) != 0) {
         throw JobFailure{"E_NATIVE", "llama.cpp could not run the training step: " + log.problems()};
@@ -301,6 +320,30 @@ Napi::Object make_trainer_object(Napi::Env env, std::shared_ptr<TaskThread> thre
         input->optimizer.beta2         = (float) number_option(raw, "beta2", 0.999);
         input->optimizer.eps           = (float) number_option(raw, "eps", 1e-8);
         input->optimizer.weight_decay  = (float) number_option(raw, "weightDecay", 0.0);
+        Napi::Value restore = raw.Get("restoreOptimizer");
+        if (restore.IsObject()) {
+            Napi::Object restore_object = restore.As<Napi::Object>();
+            input->restore_iter = (int64_t) number_option(restore_object, "iter", 0);
+            Napi::Value moments = restore_object.Get("moments");
+            if (!moments.IsArray()) {
+                throw make_coded_error(info.Env(), "E_INVALID_OPTION", "trainer.step: restoreOptimizer.moments must be an array");
+            }
+            Napi::Array list = moments.As<Napi::Array>();
+            for (uint32_t i = 0; i < list.Length(); ++i) {
+                Napi::Object entry = list.Get(i).As<Napi::Object>();
+                Napi::Value m = entry.Get("m");
+                Napi::Value v = entry.Get("v");
+                if (!m.IsTypedArray() || !v.IsTypedArray() || m.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+                    v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+                    throw make_coded_error(info.Env(), "E_INVALID_OPTION", "trainer.step: moments must be Float32Arrays");
+                }
+                Napi::Float32Array m_array = m.As<Napi::Float32Array>();
+                Napi::Float32Array v_array = v.As<Napi::Float32Array>();
+                input->restore_moments[string_option(entry, "name")] = {
+                    std::vector<float>(m_array.Data(), m_array.Data() + m_array.ElementLength()),
+                    std::vector<float>(v_array.Data(), v_array.Data() + v_array.ElementLength())};
+            }
+        }
         const size_t n = input->tokens.size();
         if (n != (size_t) state->options.n_ctx || input->labels.size() != n ||
             (!input->positions.empty() && input->positions.size() != n) || (!input->seq_ids.empty() && input->seq_ids.size() != n)) {

@@ -18,6 +18,12 @@ export type LoraGgufErrorCode =
   | "E_REQUANTIZE"
   /** A LoRA adapter does not fit the base model (architecture, tensor names or shapes). */
   | "E_ADAPTER_MISMATCH"
+  /** A training checkpoint is unreadable or does not fit the run being resumed. */
+  | "E_BAD_CHECKPOINT"
+  /** The model would not fit in memory for training with these options. */
+  | "E_OOM_ESTIMATE"
+  /** The model's architecture is not one the trainer supports yet. */
+  | "E_UNSUPPORTED_ARCH"
   /** The output path exists and `force` was not set. */
   | "E_OUTPUT_EXISTS"
   /** The output's directory does not exist or is not writable. */

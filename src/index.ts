@@ -7,3 +7,5 @@ export { versionInfo, type VersionInfo } from "./version.js";
 export * from "./data/index.js";
 export * from "./chat/index.js";
 export * from "./gguf/index.js";
+export { train, trainableArchitectures, type TrainResult, type MetricsRecord } from "./train/train.js";
+export type { TrainOptions, TrainProgress } from "./train/train-options.js";

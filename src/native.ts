@@ -77,6 +77,8 @@ export interface NativeTrainerStep {
   beta2?: number;
   eps?: number;
   weightDecay?: number;
+  /** Resume: AdamW moments and step counter, applied after the graphs exist and before this step runs. */
+  restoreOptimizer?: { iter: number; moments: { name: string; m: Float32Array; v: Float32Array }[] };
 }
 
 export interface NativeTrainerStepResult {
@@ -101,15 +103,32 @@ export interface NativeTrainer {
   close(): Promise<void>;
 }
 
+/** A model's vocabulary, loaded without weights, on its own native thread. */
+export interface NativeTokenizer {
+  readonly vocabularySize: number;
+  readonly bos: number;
+  readonly eos: number;
+  /** End-of-turn token, or -1. */
+  readonly eot: number;
+  readonly addBos: boolean;
+  readonly addEos: boolean;
+  /** Every token that ends generation (EOS, EOT, <|im_end|>, ...). */
+  readonly endOfGeneration: number[];
+  tokenize(texts: string[], parseSpecial: boolean): Promise<Int32Array[]>;
+  pieces(tokens: Int32Array): Promise<string[]>;
+  close(): Promise<void>;
+}
+
 export interface NativeBinding {
   buildInfo(): NativeBuildInfo;
   quantize(options: NativeQuantizeOptions, onProgress?: (progress: NativeQuantizeProgress) => void): NativeJob<{ tensorCount: number }>;
   readGgufWithLlama(path: string): LlamaGgufView;
   createTrainer(options: NativeTrainerOptions): Promise<NativeTrainer>;
+  openTokenizer(modelPath: string): Promise<NativeTokenizer>;
 }
 
 const nativeErrorCodes = new Set<LoraGgufErrorCode>([
-  "E_INVALID_OPTION", "E_BAD_GGUF", "E_NEEDS_IMATRIX", "E_ABORTED", "E_NATIVE", "E_ADAPTER_MISMATCH",
+  "E_INVALID_OPTION", "E_BAD_GGUF", "E_NEEDS_IMATRIX", "E_ABORTED", "E_NATIVE", "E_ADAPTER_MISMATCH", "E_BAD_CHECKPOINT",
 ]);
 
 let loaded: NativeBinding | undefined;

@@ -19,7 +19,7 @@ import {
   type GgufTensorWithData,
 } from "../src/gguf/index.js";
 import { llamaSourceDir } from "../src/testing/tiny-llama.js";
-import { SeededRandom } from "../src/testing/seeded-random.js";
+import { SeededRandom } from "../src/seeded-random.js";
 
 const MODELS_DIR = join(llamaSourceDir(), "models");
 const ALIGNMENT = 64;

@@ -6,7 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { loadNative, type NativeTrainer } from "../src/native.js";
-import { SeededRandom } from "../src/testing/seeded-random.js";
+import { SeededRandom } from "../src/seeded-random.js";
 import { tinyModelArchitectures, writeTinyModelGguf, type TinyModelArchitecture } from "../src/testing/tiny-model.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
 import { writeRandomAdapter } from "./helpers/tiny-adapter.js";

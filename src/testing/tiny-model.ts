@@ -8,7 +8,7 @@ import { readGgufHeader } from "../gguf/reader.js";
 import type { GgufMetadataEntry } from "../gguf/value-types.js";
 import { GgufWriter } from "../gguf/writer.js";
 import { llamaSourceDir } from "./llama-source-dir.js";
-import { SeededRandom } from "./seeded-random.js";
+import { SeededRandom } from "../seeded-random.js";
 import { truncatedTokenizerEntries } from "./truncated-vocab.js";
 
 export type TinyModelArchitecture = "llama" | "qwen2" | "qwen3";

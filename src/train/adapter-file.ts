@@ -3,7 +3,7 @@
 // "<W>.lora_a" with ne = [n_in, r] and "<W>.lora_b" with ne = [r, n_out]; the runtime adds
 // (alpha / r) · B·A·x to W·x.
 import { GgmlType, GgufValueType, stringEntry, writeGgufFile, type GgufMetadataEntry } from "../gguf/index.js";
-import { SeededRandom } from "../testing/seeded-random.js";
+import { SeededRandom } from "../seeded-random.js";
 import type { LoraTargetTensor } from "./lora-targets.js";
 
 export interface AdapterTensorData {

@@ -1,7 +1,7 @@
 import { readGgufHeader } from "../../src/gguf/index.js";
 import { initialAdapterTensors, writeAdapterGguf } from "../../src/train/adapter-file.js";
 import { defaultLoraTargets, findLoraTargetTensors } from "../../src/train/lora-targets.js";
-import { SeededRandom } from "../../src/testing/seeded-random.js";
+import { SeededRandom } from "../../src/seeded-random.js";
 
 /**
  * An adapter for every default target of `modelPath` with a non-zero B (a fresh adapter has B = 0,

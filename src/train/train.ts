@@ -1,0 +1,369 @@
+import { createHash } from "node:crypto";
+import { readFile, rm, writeFile, appendFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { readChatTemplateFromGguf } from "../chat/index.js";
+import { describeDatasetProblem, isPlainText, loadDataset } from "../data/index.js";
+import { LoraGgufError } from "../errors.js";
+import { readGgufHeader, stringEntry, GgufValueType, type GgufHeader } from "../gguf/index.js";
+import { prepareAtomicOutput } from "../io/atomic-output.js";
+import { loadNative, toLoraGgufError, type NativeTrainer } from "../native.js";
+import { initialAdapterTensors, writeAdapterGguf, type AdapterTensorData } from "./adapter-file.js";
+import { baseModelFingerprint } from "./base-fingerprint.js";
+import { readCheckpoint, writeCheckpoint } from "./checkpoint.js";
+import { learningRateAt } from "./learning-rate-schedule.js";
+import { findLoraTargetTensors } from "./lora-targets.js";
+import { writeLossPlot } from "./loss-plot.js";
+import { resolveTrainOptions, type ResolvedTrainConfig, type TrainOptions, type TrainProgress } from "./train-options.js";
+import { autoContextLength, planTraining, type TrainingPlan } from "./training-plan.js";
+import { tokenizeConversations } from "./training-samples.js";
+import type { TrainingWindow } from "./packing.js";
+
+/** Architectures whose llama.cpp graphs the trainer has been checked on (gradient check in test/train-gradients). */
+export const trainableArchitectures = ["llama", "qwen2", "qwen3"] as const;
+
+export interface TrainResult {
+  adapter: string;
+  trainingConfig: string;
+  metrics: string;
+  lossPlot: string;
+  checkpoint: string;
+  steps: number;
+  /** Mean loss per trained token over the first and the last optimizer step. */
+  firstLoss: number;
+  finalLoss: number;
+  validationLoss?: number;
+  trainedTokens: number;
+  tokensPerSecond: number;
+  seconds: number;
+  contextLength: number;
+  truncatedSamples: number;
+  skippedSamples: string[];
+  /** Rows of the dataset that were skipped (onBadRow: "skip"), as "file:line: problem". */
+  skippedRows: string[];
+  peakRssBytes: number;
+}
+
+export interface MetricsRecord {
+  step: number;
+  epoch: number;
+  loss: number;
+  learningRate: number;
+  tokensPerSecond: number;
+  trainedTokens: number;
+  validationLoss?: number;
+}
+
+interface ResumeOptions {
+  /** A checkpoint.gguf written by an earlier run with the same model and data. */
+  resume?: string;
+  /** Write checkpoint.gguf every this many optimizer steps (and when aborted). Default 100. */
+  checkpointInterval?: number;
+}
+
+/** Everything about a run that does not depend on the step: what the trainer needs to start. */
+interface PreparedRun {
+  config: ResolvedTrainConfig;
+  header: GgufHeader;
+  architecture: string;
+  plan: TrainingPlan;
+  baseFingerprint: string;
+  dataFingerprint: string;
+  skippedRows: string[];
+}
+
+/**
+ * LoRA fine-tuning of a GGUF model inside llama.cpp (patched: see patches/), on a native thread of
+ * its own. Writes the adapter GGUF atomically, with training.json, metrics.jsonl, loss.svg and a
+ * checkpoint.gguf beside it.
+ */
+export async function train(options: TrainOptions & ResumeOptions): Promise<TrainResult> {
+  const { resume, checkpointInterval, ...trainOptions } = options;
+  const { config, signal, onProgress } = resolveTrainOptions(trainOptions);
+  const interval = checkpointInterval ?? 100;
+  if (!Number.isInteger(interval) || interval < 1) throw new LoraGgufError("E_INVALID_OPTION", `train: checkpointInterval must be a positive integer`);
+  signal?.throwIfAborted();
+
+  const checkpoint = resume ? await readCheckpoint(resume) : undefined;
+  const run = await prepareRun(config);
+  if (checkpoint) checkCheckpointFits(checkpoint, run, resume!);
+
+  const outputDir = path.dirname(path.resolve(config.output));
+  const files = {
+    trainingConfig: path.join(outputDir, "training.json"),
+    metrics: path.join(outputDir, "metrics.jsonl"),
+    lossPlot: path.join(outputDir, "loss.svg"),
+    checkpoint: path.join(outputDir, "checkpoint.gguf"),
+  };
+  const adapterOutput = await prepareAtomicOutput("train", config.output, { force: config.force || checkpoint !== undefined, inputs: [config.model, config.data] });
+
+  const startTensors = checkpoint?.tensors ?? initialAdapterTensors(findLoraTargetTensors(run.header, config.targets, config.layers), config.rank, config.seed);
+  const startAdapter = path.join(tmpdir(), `lora-gguf-start-${process.pid}-${Date.now()}.gguf`);
+  await writeAdapterGguf(startAdapter, { architecture: run.architecture, alpha: config.alpha, tensors: startTensors });
+
+  const metrics: MetricsRecord[] = checkpoint ? await readMetricsUpTo(files.metrics, checkpoint.step) : [];
+  await writeFile(files.metrics, metrics.map((record) => JSON.stringify(record)).join("\n") + (metrics.length ? "\n" : ""));
+
+  const native = await loadNative();
+  const callerStack = new Error().stack;
+  let trainer: NativeTrainer | undefined;
+  const started = performance.now();
+  try {
+    trainer = await native
+      .createTrainer({
+        modelPath: config.model,
+        adapterPath: startAdapter,
+        contextLength: run.plan.contextLength,
+        maxSequencesPerWindow: run.plan.maxSequencesPerWindow,
+        threads: config.threads,
+        windowsPerOptimizerStep: run.plan.windowsPerStep,
+      })
+      .catch((error: unknown) => {
+        throw toLoraGgufError(error, callerStack);
+      });
+    const parameters = await trainer.parameterNames();
+    let restoreOptimizer = checkpoint
+      ? { iter: checkpoint.optimizerIter, moments: checkpoint.tensors.map((tensor) => ({ name: tensor.name, m: tensor.adamwM, v: tensor.adamwV })) }
+      : undefined;
+
+    const totalSteps = run.plan.steps.length;
+    let trainedTokens = 0;
+    let processedTokens = 0;
+    let trainingSeconds = 0;
+    let validationLoss: number | undefined;
+    let aborted = false;
+    for (let step = checkpoint?.step ?? 0; step < totalSteps; step++) {
+      const learningRate = learningRateAt(step, { learningRate: config.learningRate, warmupSteps: config.warmupSteps, totalSteps, scheduler: config.scheduler });
+      const stepStarted = performance.now();
+      let lossSum = 0;
+      let labelled = 0;
+      for (const window of run.plan.steps[step].windows) {
+        const result = await trainer
+          .step({
+            ...windowInput(window),
+            train: true,
+            learningRate,
+            beta1: config.adamBeta1,
+            beta2: config.adamBeta2,
+            eps: config.adamEpsilon,
+            weightDecay: config.weightDecay,
+            restoreOptimizer,
+          })
+          .catch((error: unknown) => {
+            throw toLoraGgufError(error, callerStack);
+          });
+        restoreOptimizer = undefined;
+        lossSum += result.lossPerToken * run.plan.contextLength;
+        labelled += result.labelledTokens;
+      }
+      const stepSeconds = (performance.now() - stepStarted) / 1000;
+      trainingSeconds += stepSeconds;
+      trainedTokens += labelled;
+      processedTokens += run.plan.windowsPerStep * run.plan.contextLength;
+      const done = step + 1;
+      const isLast = done === totalSteps;
+      if (run.plan.validationWindows.length > 0 && (done % config.evalInterval === 0 || isLast)) {
+        validationLoss = await evaluate(trainer, run.plan.validationWindows);
+      }
+      const record: MetricsRecord = {
+        step: done,
+        epoch: run.plan.steps[step].epoch,
+        loss: labelled > 0 ? lossSum / labelled : 0,
+        learningRate,
+        tokensPerSecond: (run.plan.windowsPerStep * run.plan.contextLength) / stepSeconds,
+        trainedTokens: labelled,
+        ...(validationLoss !== undefined && (done % config.evalInterval === 0 || isLast) ? { validationLoss } : {}),
+      };
+      metrics.push(record);
+      await appendFile(files.metrics, `${JSON.stringify(record)}\n`);
+      const elapsedSeconds = (performance.now() - started) / 1000;
+      onProgress?.({
+        step: done,
+        totalSteps,
+        epoch: record.epoch,
+        loss: record.loss,
+        learningRate,
+        tokensPerSecond: record.tokensPerSecond,
+        elapsedSeconds,
+        etaSeconds: (trainingSeconds / (done - (checkpoint?.step ?? 0))) * (totalSteps - done),
+        validationLoss: record.validationLoss,
+      });
+      aborted = signal?.aborted === true;
+      if (aborted || done % interval === 0 || isLast) {
+        await saveCheckpoint(trainer, parameters, run, done, files.checkpoint);
+      }
+      if (aborted) break;
+    }
+    if (aborted) throw signal!.reason;
+
+    const finalTensors = await readAdapterTensors(trainer, parameters);
+    await writeAdapterGguf(adapterOutput.tempPath, {
+      architecture: run.architecture,
+      alpha: config.alpha,
+      tensors: finalTensors,
+      metadata: [
+        stringEntry("general.name", path.basename(config.output, ".gguf")),
+        stringEntry("adapter.lora.base_fingerprint", run.baseFingerprint),
+        stringEntry("adapter.lora.training_config", JSON.stringify(run.config)),
+        { key: "adapter.lora.rank", type: GgufValueType.UINT32, value: config.rank },
+      ],
+    });
+    await adapterOutput.commit();
+    await writeLossPlot(files.lossPlot, metrics);
+    const summary: TrainResult = {
+      adapter: adapterOutput.finalPath,
+      ...files,
+      steps: totalSteps,
+      firstLoss: metrics[0]?.loss ?? NaN,
+      finalLoss: metrics.at(-1)?.loss ?? NaN,
+      validationLoss,
+      trainedTokens,
+      tokensPerSecond: trainingSeconds > 0 ? processedTokens / trainingSeconds : 0,
+      seconds: (performance.now() - started) / 1000,
+      contextLength: run.plan.contextLength,
+      truncatedSamples: run.plan.truncatedSamples,
+      skippedSamples: run.plan.skippedSamples,
+      skippedRows: run.skippedRows,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    };
+    await writeFile(files.trainingConfig, `${JSON.stringify({ config: run.config, contextLength: run.plan.contextLength, baseFingerprint: run.baseFingerprint, result: summary }, null, 2)}\n`);
+    return summary;
+  } catch (error) {
+    await adapterOutput.discard();
+    throw error;
+  } finally {
+    await trainer?.close().catch(() => undefined);
+    await rm(startAdapter, { force: true });
+  }
+}
+
+async function prepareRun(config: ResolvedTrainConfig): Promise<PreparedRun> {
+  const header = await readGgufHeader(config.model);
+  const architecture = header.metadataByKey.get("general.architecture")?.value;
+  if (header.metadataByKey.get("general.type")?.value === "adapter") {
+    throw new LoraGgufError("E_WRONG_KIND", `train: ${config.model} is a LoRA adapter; give the base model as model`);
+  }
+  if (typeof architecture !== "string" || !(trainableArchitectures as readonly string[]).includes(architecture)) {
+    throw new LoraGgufError(
+      "E_UNSUPPORTED_ARCH",
+      `train: ${config.model} is a ${String(architecture)} model; lora-gguf trains ${trainableArchitectures.join(", ")} so far`,
+    );
+  }
+  // fail on the options before the (possibly long) dataset load
+  findLoraTargetTensors(header, config.targets, config.layers);
+
+  const dataset = await loadDataset(config.data, { format: config.format, onBadRow: config.onBadRow });
+  const template = config.chatTemplate ?? (config.noChatTemplate ? undefined : readChatTemplateFromGguf(header));
+  if (!template && dataset.conversations.some((conversation) => !isPlainText(conversation))) {
+    throw new LoraGgufError(
+      "E_CHAT_TEMPLATE",
+      `train: ${config.data} holds chat records but ${config.model} has no chat template${config.noChatTemplate ? " (and noChatTemplate is set)" : ""}; give one with chatTemplate (--chat-template)`,
+    );
+  }
+
+  const native = await loadNative();
+  const tokenizer = await native.openTokenizer(config.model);
+  try {
+    const samples = await tokenizeConversations(dataset.conversations, tokenizer, { template, trainOnPrompt: config.trainOnPrompt });
+    const modelContext = Number(header.metadataByKey.get(`${architecture}.context_length`)?.value ?? 4096);
+    const contextLength = config.contextLength ?? autoContextLength(samples, modelContext);
+    const padToken = tokenizer.eos >= 0 ? tokenizer.eos : 0;
+    const plan = planTraining(samples, {
+      contextLength,
+      epochs: config.epochs,
+      maxSteps: config.maxSteps,
+      windowsPerStep: config.batchSize * config.gradientAccumulation,
+      validationSplit: config.validationSplit,
+      seed: config.seed,
+      padToken,
+      onBadRow: config.onBadRow,
+    });
+    return {
+      config: { ...config, contextLength },
+      header,
+      architecture,
+      plan,
+      baseFingerprint: baseModelFingerprint(header),
+      dataFingerprint: `sha256:${createHash("sha256").update(await readFile(config.data)).digest("hex").slice(0, 32)}`,
+      skippedRows: dataset.problems.map(describeDatasetProblem),
+    };
+  } finally {
+    await tokenizer.close();
+  }
+}
+
+function checkCheckpointFits(checkpoint: Awaited<ReturnType<typeof readCheckpoint>>, run: PreparedRun, file: string): void {
+  if (checkpoint.baseFingerprint !== run.baseFingerprint) {
+    throw new LoraGgufError("E_BAD_CHECKPOINT", `${file} was written for a different base model than ${run.config.model}`);
+  }
+  if (checkpoint.dataFingerprint !== run.dataFingerprint) {
+    throw new LoraGgufError("E_BAD_CHECKPOINT", `${file} was written for different training data than ${run.config.data}`);
+  }
+  const saved = JSON.parse(checkpoint.configJson) as ResolvedTrainConfig;
+  const differing = (Object.keys(saved) as (keyof ResolvedTrainConfig)[]).filter(
+    (key) => !["threads", "force", "output"].includes(key) && JSON.stringify(saved[key]) !== JSON.stringify(run.config[key]),
+  );
+  if (differing.length > 0) {
+    throw new LoraGgufError("E_BAD_CHECKPOINT", `${file} was written with other options (${differing.join(", ")}); resume with the same options`);
+  }
+  if (checkpoint.step > run.plan.steps.length) {
+    throw new LoraGgufError("E_BAD_CHECKPOINT", `${file} is at step ${checkpoint.step}, past this run's ${run.plan.steps.length} steps`);
+  }
+}
+
+function windowInput(window: TrainingWindow) {
+  return { tokens: window.tokens, labels: window.labels, positions: window.positions, seqIds: window.seqIds };
+}
+
+/** Mean loss per labelled token over `windows`, forward only. */
+async function evaluate(trainer: NativeTrainer, windows: readonly TrainingWindow[]): Promise<number> {
+  let lossSum = 0;
+  let labelled = 0;
+  for (const window of windows) {
+    const result = await trainer.step({ ...windowInput(window), train: false });
+    lossSum += result.lossPerToken * window.tokens.length;
+    labelled += result.labelledTokens;
+  }
+  return labelled > 0 ? lossSum / labelled : NaN;
+}
+
+async function readAdapterTensors(trainer: NativeTrainer, parameters: { name: string; dims: [number, number] }[]): Promise<AdapterTensorData[]> {
+  const tensors: AdapterTensorData[] = [];
+  for (const parameter of parameters) {
+    tensors.push({ name: parameter.name, dims: parameter.dims, data: await trainer.readTensor(parameter.name, "value") });
+  }
+  return tensors;
+}
+
+async function saveCheckpoint(trainer: NativeTrainer, parameters: { name: string; dims: [number, number] }[], run: PreparedRun, step: number, file: string) {
+  const tensors = [];
+  for (const parameter of parameters) {
+    tensors.push({
+      name: parameter.name,
+      dims: parameter.dims,
+      data: await trainer.readTensor(parameter.name, "value"),
+      adamwM: await trainer.readTensor(parameter.name, "adamwM"),
+      adamwV: await trainer.readTensor(parameter.name, "adamwV"),
+    });
+  }
+  await writeCheckpoint(file, {
+    step,
+    optimizerIter: await trainer.optimizerIter(),
+    configJson: JSON.stringify(run.config),
+    baseFingerprint: run.baseFingerprint,
+    dataFingerprint: run.dataFingerprint,
+    architecture: run.architecture,
+    alpha: run.config.alpha,
+    tensors,
+  });
+}
+
+async function readMetricsUpTo(file: string, step: number): Promise<MetricsRecord[]> {
+  const text = await readFile(file, "utf8").catch(() => "");
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as MetricsRecord)
+    .filter((record) => record.step <= step);
+}

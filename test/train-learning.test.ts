@@ -1,0 +1,65 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { inspect, train } from "../src/index.js";
+import { writeTinyLlamaGguf } from "../src/testing/tiny-llama.js";
+import { greedyCompletions } from "./helpers/llama-eval.js";
+import { instTemplate, renderedPrompt, writeMemorizationJsonl } from "./helpers/memorization-task.js";
+import { makeTempDir } from "./helpers/temp-dir.js";
+
+const temp = makeTempDir("learn");
+const model = path.join(temp.dir, "base.gguf");
+const data = path.join(temp.dir, "colours.jsonl");
+let examples: { prompt: string; response: string }[];
+
+const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
+
+beforeAll(async () => {
+  await writeTinyLlamaGguf(model, { seed: 3, chatTemplate: instTemplate });
+  examples = writeMemorizationJsonl(data);
+});
+afterAll(() => temp.cleanup());
+
+describe("train: a tiny model learns a small task", () => {
+  it("loss falls by half, the adapter reproduces the trained responses and stops, the base is untouched", async () => {
+    const before = sha256(model);
+    const output = path.join(temp.dir, "out", "adapter.gguf");
+    (await import("node:fs")).mkdirSync(path.dirname(output));
+    const progress: number[] = [];
+    const result = await train({
+      model,
+      data,
+      output,
+      rank: 16,
+      alpha: 32,
+      learningRate: 3e-3,
+      epochs: 60,
+      seed: 1,
+      threads: 2,
+      onProgress: (p) => progress.push(p.loss),
+    });
+    console.log(`steps ${result.steps}, loss ${result.firstLoss.toFixed(3)} -> ${result.finalLoss.toFixed(3)}, ${result.tokensPerSecond.toFixed(0)} tok/s, ${result.seconds.toFixed(1)} s`);
+    expect(result.finalLoss).toBeLessThan(result.firstLoss * 0.5);
+    expect(progress.length).toBe(result.steps);
+    expect(sha256(model)).toBe(before);
+    for (const file of [result.trainingConfig, result.metrics, result.lossPlot, result.checkpoint]) expect(existsSync(file)).toBe(true);
+
+    const info = await inspect(output);
+    expect(info.kind).toBe("adapter");
+    expect(info.adapter).toMatchObject({ adapterType: "lora", rank: 16, alpha: 32, targetCount: 2 * 7 });
+
+    const completions = await greedyCompletions(model, examples.map((e) => renderedPrompt(e.prompt)), { adapterPath: output, maxTokens: 24 });
+    const reproduced = completions.filter((completion, index) => completion.text.trim() === examples[index].response).length;
+    const stopped = completions.filter((completion) => completion.endedWithEog).length;
+    console.log(`reproduced ${reproduced}/${examples.length}, ended with EOS ${stopped}/${examples.length}; e.g. ${JSON.stringify(completions[0])}`);
+    expect(reproduced / examples.length).toBeGreaterThanOrEqual(0.9);
+    expect(stopped / examples.length).toBeGreaterThanOrEqual(0.95);
+
+    // and the base model alone does not know the answers
+    const baseline = await greedyCompletions(model, examples.map((e) => renderedPrompt(e.prompt)), { maxTokens: 24 });
+    expect(baseline.filter((completion, index) => completion.text.trim() === examples[index].response).length).toBe(0);
+  });
+});
