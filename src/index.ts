@@ -7,5 +7,6 @@ export { versionInfo, type VersionInfo } from "./version.js";
 export * from "./data/index.js";
 export * from "./chat/index.js";
 export * from "./gguf/index.js";
-export { train, trainableArchitectures, type TrainResult, type MetricsRecord } from "./train/train.js";
+export { train, type TrainResult, type MetricsRecord } from "./train/train.js";
+export { trainableArchitectures } from "./train/prepare-run.js";
 export type { TrainOptions, TrainProgress } from "./train/train-options.js";

@@ -1,27 +1,19 @@
-import { createHash } from "node:crypto";
 import { readFile, rm, writeFile, appendFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-import { readChatTemplateFromGguf } from "../chat/index.js";
-import { describeDatasetProblem, isPlainText, loadDataset } from "../data/index.js";
 import { LoraGgufError } from "../errors.js";
-import { readGgufHeader, stringEntry, GgufValueType, type GgufHeader } from "../gguf/index.js";
+import { GgufValueType, stringEntry } from "../gguf/index.js";
 import { prepareAtomicOutput } from "../io/atomic-output.js";
 import { loadNative, toLoraGgufError, type NativeTrainer } from "../native.js";
 import { initialAdapterTensors, writeAdapterGguf, type AdapterTensorData } from "./adapter-file.js";
-import { baseModelFingerprint } from "./base-fingerprint.js";
+import { prepareTrainingRun, type PreparedRun } from "./prepare-run.js";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint.js";
 import { learningRateAt } from "./learning-rate-schedule.js";
 import { findLoraTargetTensors } from "./lora-targets.js";
 import { writeLossPlot } from "./loss-plot.js";
-import { resolveTrainOptions, type ResolvedTrainConfig, type TrainOptions, type TrainProgress } from "./train-options.js";
-import { autoContextLength, planTraining, type TrainingPlan } from "./training-plan.js";
-import { tokenizeConversations } from "./training-samples.js";
+import { resolveTrainOptions, type ResolvedTrainConfig, type TrainOptions } from "./train-options.js";
 import type { TrainingWindow } from "./packing.js";
-
-/** Architectures whose llama.cpp graphs the trainer has been checked on (gradient check in test/train-gradients). */
-export const trainableArchitectures = ["llama", "qwen2", "qwen3"] as const;
 
 export interface TrainResult {
   adapter: string;
@@ -62,17 +54,6 @@ interface ResumeOptions {
   checkpointInterval?: number;
 }
 
-/** Everything about a run that does not depend on the step: what the trainer needs to start. */
-interface PreparedRun {
-  config: ResolvedTrainConfig;
-  header: GgufHeader;
-  architecture: string;
-  plan: TrainingPlan;
-  baseFingerprint: string;
-  dataFingerprint: string;
-  skippedRows: string[];
-}
-
 /**
  * LoRA fine-tuning of a GGUF model inside llama.cpp (patched: see patches/), on a native thread of
  * its own. Writes the adapter GGUF atomically, with training.json, metrics.jsonl, loss.svg and a
@@ -86,7 +67,7 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
   signal?.throwIfAborted();
 
   const checkpoint = resume ? await readCheckpoint(resume) : undefined;
-  const run = await prepareRun(config);
+  const run = await prepareTrainingRun(config);
   if (checkpoint) checkCheckpointFits(checkpoint, run, resume!);
 
   const outputDir = path.dirname(path.resolve(config.output));
@@ -235,61 +216,6 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
   } finally {
     await trainer?.close().catch(() => undefined);
     await rm(startAdapter, { force: true });
-  }
-}
-
-async function prepareRun(config: ResolvedTrainConfig): Promise<PreparedRun> {
-  const header = await readGgufHeader(config.model);
-  const architecture = header.metadataByKey.get("general.architecture")?.value;
-  if (header.metadataByKey.get("general.type")?.value === "adapter") {
-    throw new LoraGgufError("E_WRONG_KIND", `train: ${config.model} is a LoRA adapter; give the base model as model`);
-  }
-  if (typeof architecture !== "string" || !(trainableArchitectures as readonly string[]).includes(architecture)) {
-    throw new LoraGgufError(
-      "E_UNSUPPORTED_ARCH",
-      `train: ${config.model} is a ${String(architecture)} model; lora-gguf trains ${trainableArchitectures.join(", ")} so far`,
-    );
-  }
-  // fail on the options before the (possibly long) dataset load
-  findLoraTargetTensors(header, config.targets, config.layers);
-
-  const dataset = await loadDataset(config.data, { format: config.format, onBadRow: config.onBadRow });
-  const template = config.chatTemplate ?? (config.noChatTemplate ? undefined : readChatTemplateFromGguf(header));
-  if (!template && dataset.conversations.some((conversation) => !isPlainText(conversation))) {
-    throw new LoraGgufError(
-      "E_CHAT_TEMPLATE",
-      `train: ${config.data} holds chat records but ${config.model} has no chat template${config.noChatTemplate ? " (and noChatTemplate is set)" : ""}; give one with chatTemplate (--chat-template)`,
-    );
-  }
-
-  const native = await loadNative();
-  const tokenizer = await native.openTokenizer(config.model);
-  try {
-    const samples = await tokenizeConversations(dataset.conversations, tokenizer, { template, trainOnPrompt: config.trainOnPrompt });
-    const modelContext = Number(header.metadataByKey.get(`${architecture}.context_length`)?.value ?? 4096);
-    const contextLength = config.contextLength ?? autoContextLength(samples, modelContext);
-    const padToken = tokenizer.eos >= 0 ? tokenizer.eos : 0;
-    const plan = planTraining(samples, {
-      contextLength,
-      epochs: config.epochs,
-      maxSteps: config.maxSteps,
-      windowsPerStep: config.batchSize * config.gradientAccumulation,
-      validationSplit: config.validationSplit,
-      seed: config.seed,
-      padToken,
-      onBadRow: config.onBadRow,
-    });
-    return {
-      config: { ...config, contextLength },
-      header,
-      architecture,
-      plan,
-      baseFingerprint: baseModelFingerprint(header),
-      dataFingerprint: `sha256:${createHash("sha256").update(await readFile(config.data)).digest("hex").slice(0, 32)}`,
-      skippedRows: dataset.problems.map(describeDatasetProblem),
-    };
-  } finally {
-    await tokenizer.close();
   }
 }
 

@@ -1,0 +1,90 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+
+import { readChatTemplateFromGguf } from "../chat/index.js";
+import { describeDatasetProblem, isPlainText, loadDataset } from "../data/index.js";
+import { LoraGgufError } from "../errors.js";
+import { readGgufHeader, type GgufHeader } from "../gguf/index.js";
+import { loadNative } from "../native.js";
+import { baseModelFingerprint } from "./base-fingerprint.js";
+import { findLoraTargetTensors } from "./lora-targets.js";
+import type { ResolvedTrainConfig } from "./train-options.js";
+import { autoContextLength, planTraining, type TrainingPlan } from "./training-plan.js";
+import { tokenizeConversations, type TrainingSample } from "./training-samples.js";
+
+/** Architectures whose llama.cpp graphs the trainer has been checked on (gradient check in test/train-gradients). */
+export const trainableArchitectures = ["llama", "qwen2", "qwen3"] as const;
+
+export /** Everything about a run that does not depend on the step: what the trainer needs to start. */
+interface PreparedRun {
+  /** The tokenized samples, before the validation split and packing (for previews and statistics). */
+  samples: TrainingSample[];
+  config: ResolvedTrainConfig;
+  header: GgufHeader;
+  architecture: string;
+  plan: TrainingPlan;
+  baseFingerprint: string;
+  dataFingerprint: string;
+  skippedRows: string[];
+}
+
+/**
+ * Everything before the first step: checks the model and options, loads and renders the dataset,
+ * tokenizes it (vocabulary only, no weights loaded) and plans every optimizer step.
+ */
+export async function prepareTrainingRun(config: ResolvedTrainConfig): Promise<PreparedRun> {
+  const header = await readGgufHeader(config.model);
+  const architecture = header.metadataByKey.get("general.architecture")?.value;
+  if (header.metadataByKey.get("general.type")?.value === "adapter") {
+    throw new LoraGgufError("E_WRONG_KIND", `train: ${config.model} is a LoRA adapter; give the base model as model`);
+  }
+  if (typeof architecture !== "string" || !(trainableArchitectures as readonly string[]).includes(architecture)) {
+    throw new LoraGgufError(
+      "E_UNSUPPORTED_ARCH",
+      `train: ${config.model} is a ${String(architecture)} model; lora-gguf trains ${trainableArchitectures.join(", ")} so far`,
+    );
+  }
+  // fail on the options before the (possibly long) dataset load
+  findLoraTargetTensors(header, config.targets, config.layers);
+
+  const dataset = await loadDataset(config.data, { format: config.format, onBadRow: config.onBadRow });
+  const template = config.chatTemplate ?? (config.noChatTemplate ? undefined : readChatTemplateFromGguf(header));
+  if (!template && dataset.conversations.some((conversation) => !isPlainText(conversation))) {
+    throw new LoraGgufError(
+      "E_CHAT_TEMPLATE",
+      `train: ${config.data} holds chat records but ${config.model} has no chat template${config.noChatTemplate ? " (and noChatTemplate is set)" : ""}; give one with chatTemplate (--chat-template)`,
+    );
+  }
+
+  const native = await loadNative();
+  const tokenizer = await native.openTokenizer(config.model);
+  try {
+    const samples = await tokenizeConversations(dataset.conversations, tokenizer, { template, trainOnPrompt: config.trainOnPrompt });
+    const modelContext = Number(header.metadataByKey.get(`${architecture}.context_length`)?.value ?? 4096);
+    const contextLength = config.contextLength ?? autoContextLength(samples, modelContext);
+    const padToken = tokenizer.eos >= 0 ? tokenizer.eos : 0;
+    const plan = planTraining(samples, {
+      contextLength,
+      epochs: config.epochs,
+      maxSteps: config.maxSteps,
+      windowsPerStep: config.batchSize * config.gradientAccumulation,
+      validationSplit: config.validationSplit,
+      seed: config.seed,
+      padToken,
+      onBadRow: config.onBadRow,
+    });
+    return {
+      samples,
+      config: { ...config, contextLength },
+      header,
+      architecture,
+      plan,
+      baseFingerprint: baseModelFingerprint(header),
+      dataFingerprint: `sha256:${createHash("sha256").update(await readFile(config.data)).digest("hex").slice(0, 32)}`,
+      skippedRows: dataset.problems.map(describeDatasetProblem),
+    };
+  } finally {
+    await tokenizer.close();
+  }
+}
+
