@@ -1,10 +1,11 @@
 // How every command reports: results on stdout (JSON with --json), problems on stderr, and
-// exit codes 0 ok, 1 error, 2 usage.
+// exit codes 0 ok, 1 error, 2 usage (130 for a second Ctrl-C).
 import { LoraGgufError } from "../errors.js";
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
+export const EXIT_INTERRUPTED = 130;
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, (_key, v) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);

@@ -1,5 +1,7 @@
 import cliProgress from "cli-progress";
 
+import { EXIT_INTERRUPTED } from "./output.js";
+
 /** A progress bar on stderr when it is a terminal; silent otherwise (pipes, CI, --json). */
 export function createProgressBar(label: string, enabled: boolean): { update(done: number, total: number, detail: string): void; stop(): void } {
   if (!enabled || !process.stderr.isTTY) {
@@ -26,13 +28,21 @@ export function createProgressBar(label: string, enabled: boolean): { update(don
   };
 }
 
-/** An AbortController that Ctrl-C (SIGINT) aborts, so a long command stops cleanly and removes its temp file. */
-export function abortOnInterrupt(): { signal: AbortSignal; dispose(): void } {
+/**
+ * An AbortController that Ctrl-C (SIGINT) aborts, so a long command stops cleanly and removes its
+ * temp file; a second Ctrl-C exits at once (130, as a shell reports a SIGINT).
+ */
+export function abortOnInterrupt(options: { message?: string; onInterrupt?: () => void } = {}): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   const onInterrupt = () => {
-    process.stderr.write("\nlora-gguf: interrupted, stopping...\n");
+    options.onInterrupt?.();
+    if (controller.signal.aborted) {
+      process.stderr.write("\nlora-gguf: interrupted again, exiting now\n");
+      process.exit(EXIT_INTERRUPTED);
+    }
+    process.stderr.write(`\nlora-gguf: ${options.message ?? "interrupted, stopping..."}\n`);
     controller.abort(Object.assign(new Error("interrupted"), { name: "AbortError" }));
   };
-  process.once("SIGINT", onInterrupt);
+  process.on("SIGINT", onInterrupt);
   return { signal: controller.signal, dispose: () => process.off("SIGINT", onInterrupt) };
 }

@@ -1,4 +1,6 @@
-export type LearningRateScheduler = "linear" | "cosine" | "constant";
+export const LEARNING_RATE_SCHEDULERS = ["linear", "cosine", "constant"] as const;
+
+export type LearningRateScheduler = (typeof LEARNING_RATE_SCHEDULERS)[number];
 
 /**
  * The learning rate for optimizer step `step` (0-based) of `totalSteps`: a linear warmup over
