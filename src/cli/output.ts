@@ -1,5 +1,7 @@
 // How every command reports: results on stdout (JSON with --json), problems on stderr, and
 // exit codes 0 ok, 1 error, 2 usage (130 for a second Ctrl-C).
+import { CommanderError } from "commander";
+
 import { LoraGgufError } from "../errors.js";
 
 export const EXIT_OK = 0;
@@ -16,6 +18,8 @@ export async function runAction(action: () => Promise<void>): Promise<void> {
   try {
     await action();
   } catch (error) {
+    // command.error() inside an action: already printed; main turns it into exit 2
+    if (error instanceof CommanderError) throw error;
     if (error instanceof LoraGgufError) {
       const usage = error.code === "E_INVALID_OPTION" || error.code === "E_UNKNOWN_TYPE";
       process.stderr.write(`lora-gguf: ${error.message} [${error.code}]\n`);

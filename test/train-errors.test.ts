@@ -1,0 +1,114 @@
+// Bad input to train(): typed errors before any work where possible, never a crash, never a partial adapter.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { isLoraGgufError, readGgufHeader, stringEntry, train, writeGgufFile } from "../src/index.js";
+import { writeTinyLlamaGguf } from "../src/testing/tiny-llama.js";
+import { instTemplate, writeMemorizationJsonl } from "./helpers/memorization-task.js";
+import { makeTempDir } from "./helpers/temp-dir.js";
+
+const temp = makeTempDir("train-errors");
+const model = path.join(temp.dir, "base.gguf");
+const data = path.join(temp.dir, "colours.jsonl");
+const out = (name: string) => {
+  const dir = path.join(temp.dir, name);
+  mkdirSync(dir, { recursive: true });
+  return path.join(dir, "adapter.gguf");
+};
+
+beforeAll(async () => {
+  await writeTinyLlamaGguf(model, { seed: 8, chatTemplate: instTemplate });
+  writeMemorizationJsonl(data);
+});
+afterAll(() => temp.cleanup());
+
+async function codeOf(promise: Promise<unknown>): Promise<{ code?: string; message: string }> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(isLoraGgufError(error), `expected a LoraGgufError, got ${String(error)}`).toBe(true);
+  return error as { code: string; message: string };
+}
+
+describe("train: bad input", () => {
+  it("an empty dataset", async () => {
+    const empty = path.join(temp.dir, "empty.jsonl");
+    writeFileSync(empty, "");
+    const output = out("empty");
+    expect((await codeOf(train({ model, data: empty, output }))).code).toBe("E_BAD_DATASET");
+    expect(existsSync(output)).toBe(false);
+  });
+
+  it("an unknown format, unknown options and bad values", async () => {
+    expect((await codeOf(train({ model, data, output: out("format"), format: "parquet" as never }))).code).toBe("E_INVALID_OPTION");
+    expect((await codeOf(train({ model, data, output: out("option"), ranks: 4 } as never))).message).toMatch(/unknown option "ranks"/);
+    expect((await codeOf(train({ model, data, output: out("ctx"), contextLength: 300 }))).message).toMatch(/multiple of 256/);
+    expect((await codeOf(train({ model, data, output: out("targets"), targets: ["q", "qkv"] }))).message).toMatch(/unknown LoRA target "qkv"/);
+  });
+
+  it("rows missing fields: the file and line, or skipped and reported", async () => {
+    const bad = path.join(temp.dir, "bad-rows.jsonl");
+    const good = readFileSync(data, "utf8").trim().split("\n");
+    writeFileSync(bad, [good[0], JSON.stringify({ messages: [{ role: "user", content: "hi" }] }), good[1], JSON.stringify({ messages: [{ role: "robot", content: "x" }, { role: "assistant", content: "y" }] })].join("\n") + "\n");
+    const error = await codeOf(train({ model, data: bad, output: out("rows") }));
+    expect(error.code).toBe("E_BAD_DATASET");
+    expect(error.message).toContain(`${bad}:2:`);
+    const skipped = await train({ model, data: bad, output: out("rows-skip"), onBadRow: "skip", maxSteps: 1 });
+    expect(skipped.skippedRows.length).toBe(2);
+    expect(skipped.skippedRows[0]).toContain(`${bad}:2:`);
+  });
+
+  it("a row whose prompt fills the whole context", async () => {
+    const long = path.join(temp.dir, "long-prompt.jsonl");
+    const prompt = Array.from({ length: 400 }, (_, i) => `word${i}`).join(" ");
+    writeFileSync(long, [JSON.stringify({ messages: [{ role: "user", content: prompt }, { role: "assistant", content: "ok" }] }), readFileSync(data, "utf8").split("\n")[0]].join("\n") + "\n");
+    const error = await codeOf(train({ model, data: long, output: out("long"), contextLength: 256 }));
+    expect(error.code).toBe("E_BAD_DATASET");
+    expect(error.message).toMatch(/long-prompt\.jsonl:1: nothing to learn within 256 tokens/);
+    const skipped = await train({ model, data: long, output: out("long-skip"), contextLength: 256, onBadRow: "skip", maxSteps: 1 });
+    expect(skipped.skippedSamples.length).toBe(1);
+  });
+
+  it("a base of an unsupported architecture, and an adapter given as the model", async () => {
+    const header = await readGgufHeader(model);
+    const bytes = readFileSync(model);
+    const tensors = header.tensors.map((t) => ({ name: t.name, dims: t.dims, type: t.type, data: bytes.subarray(t.absoluteOffset, t.absoluteOffset + t.byteSize) }));
+    const other = path.join(temp.dir, "gpt2.gguf");
+    await writeGgufFile(other, { metadata: header.metadata.map((e) => (e.key === "general.architecture" ? stringEntry(e.key, "gpt2") : e)), tensors });
+    const error = await codeOf(train({ model: other, data, output: out("arch") }));
+    expect(error.code).toBe("E_UNSUPPORTED_ARCH");
+    expect(error.message).toMatch(/llama, qwen2, qwen3/);
+
+    const adapterOutput = out("adapter-as-model");
+    const adapter = await train({ model, data, output: adapterOutput, maxSteps: 1 });
+    expect((await codeOf(train({ model: adapter.adapter, data, output: out("adapter-model") }))).code).toBe("E_WRONG_KIND");
+  });
+
+  it("an abort mid-run rejects with the reason, saves a checkpoint and writes no adapter; the event loop kept turning", async () => {
+    const controller = new AbortController();
+    const output = out("abort");
+    let ticks = 0;
+    const timer = setInterval(() => (ticks += 1), 5);
+    const started = performance.now();
+    const reason = new Error("stop now");
+    const error = await train({
+      model,
+      data,
+      output,
+      epochs: 200,
+      threads: 2,
+      onProgress: (progress) => {
+        if (progress.step === 20) controller.abort(reason);
+      },
+      signal: controller.signal,
+    }).catch((e: unknown) => e);
+    clearInterval(timer);
+    const elapsedMs = performance.now() - started;
+    expect(error).toBe(reason);
+    expect(existsSync(output)).toBe(false);
+    const checkpoint = await readGgufHeader(path.join(path.dirname(output), "checkpoint.gguf"));
+    expect(Number(checkpoint.metadataByKey.get("lora_gguf.checkpoint.step")?.value)).toBe(20);
+    console.log(`aborted after ${elapsedMs.toFixed(0)} ms with ${ticks} timer ticks`);
+    expect(ticks).toBeGreaterThan((elapsedMs / 5) * 0.3);
+  });
+});
