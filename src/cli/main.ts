@@ -5,6 +5,8 @@ import { versionInfo } from "../version.js";
 import { registerInspectCommand } from "./inspect.js";
 import { EXIT_USAGE } from "./output.js";
 import { registerQuantizeCommand } from "./quantize.js";
+import { registerQuickstartCommand } from "./quickstart.js";
+import { registerTrainCommand } from "./train.js";
 
 const program = new Command("lora-gguf")
   .description("LoRA fine-tuning, conversion, merging and quantization of GGUF models, on llama.cpp, with no Python")
@@ -12,8 +14,10 @@ const program = new Command("lora-gguf")
   .showHelpAfterError()
   .exitOverride();
 
+registerQuickstartCommand(program);
 registerQuantizeCommand(program);
 registerInspectCommand(program);
+registerTrainCommand(program);
 
 function formatVersion(): string {
   const info = versionInfo();

@@ -1,13 +1,8 @@
 // Next-token distributions through node-llama-cpp: an independent llama.cpp build (its own
 // prebuilt binary), so the models we write are checked by a consumer other than ourselves.
-import { getLlama, type Llama } from "node-llama-cpp";
+import { sharedNodeLlama } from "../../src/generate/greedy-completions.js";
 
-let llamaPromise: Promise<Llama> | undefined;
-
-export function sharedLlama(): Promise<Llama> {
-  llamaPromise ??= getLlama({ gpu: false, build: "never", logLevel: "error" as never, progressLogs: false });
-  return llamaPromise;
-}
+export const sharedLlama = sharedNodeLlama;
 
 /** Softmax of the logits for the token after `text` (vocabulary order). */
 export async function nextTokenProbabilities(modelPath: string, text: string): Promise<Float64Array> {
@@ -53,43 +48,4 @@ export function klDivergence(p: Float64Array, q: Float64Array): number {
   return kl;
 }
 
-/** Greedy completion of `prompt` (special tokens parsed) with optional LoRA adapter, through node-llama-cpp. */
-export async function greedyCompletions(
-  modelPath: string,
-  prompts: readonly string[],
-  options: { adapterPath?: string; maxTokens: number },
-): Promise<{ text: string; endedWithEog: boolean }[]> {
-  const llama = await sharedLlama();
-  const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
-  try {
-    const context = await model.createContext({
-      contextSize: 256,
-      threads: 2,
-      ...(options.adapterPath ? { lora: { adapters: [{ filePath: options.adapterPath }] } } : {}),
-    });
-    try {
-      const results: { text: string; endedWithEog: boolean }[] = [];
-      for (const prompt of prompts) {
-        const sequence = context.getSequence();
-        const generated: number[] = [];
-        // node-llama-cpp's generator ends by itself, without yielding it, when it samples an end-of-generation token
-        let endedWithEog = true;
-        for await (const token of sequence.evaluate(model.tokenize(prompt, true), { temperature: 0 })) {
-          if (model.isEogToken(token)) break;
-          generated.push(token as number);
-          if (generated.length >= options.maxTokens) {
-            endedWithEog = false;
-            break;
-          }
-        }
-        results.push({ text: model.detokenize(generated as never[]), endedWithEog });
-        sequence.dispose();
-      }
-      return results;
-    } finally {
-      await context.dispose();
-    }
-  } finally {
-    await model.dispose();
-  }
-}
+export { greedyCompletions } from "../../src/generate/greedy-completions.js";

@@ -1,0 +1,58 @@
+// Quick before/after checks through node-llama-cpp (its own prebuilt llama.cpp, loaded in-process
+// beside our addon): greedy completions of prompts, with or without a LoRA adapter.
+import { getLlama, type Llama } from "node-llama-cpp";
+
+let llamaPromise: Promise<Llama> | undefined;
+
+/** One CPU node-llama-cpp instance per process; it never builds llama.cpp from source. */
+export function sharedNodeLlama(): Promise<Llama> {
+  llamaPromise ??= getLlama({ gpu: false, build: "never", logLevel: "error" as never, progressLogs: false });
+  return llamaPromise;
+}
+
+export interface GreedyCompletion {
+  text: string;
+  /** The model ended the completion itself (an end-of-generation token) rather than hitting maxTokens. */
+  endedWithEog: boolean;
+}
+
+/** Greedy (temperature 0) completions of `prompts`, whose special-token text is parsed as special tokens. */
+export async function greedyCompletions(
+  modelPath: string,
+  prompts: readonly string[],
+  options: { adapterPath?: string; maxTokens: number; contextSize?: number; threads?: number },
+): Promise<GreedyCompletion[]> {
+  const llama = await sharedNodeLlama();
+  const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
+  try {
+    const context = await model.createContext({
+      contextSize: options.contextSize ?? 512,
+      threads: options.threads,
+      ...(options.adapterPath ? { lora: { adapters: [{ filePath: options.adapterPath }] } } : {}),
+    });
+    try {
+      const sequence = context.getSequence();
+      const results: GreedyCompletion[] = [];
+      for (const prompt of prompts) {
+        await sequence.clearHistory();
+        const generated: number[] = [];
+        // node-llama-cpp's generator ends by itself, without yielding it, when it samples an end-of-generation token
+        let endedWithEog = true;
+        for await (const token of sequence.evaluate(model.tokenize(prompt, true), { temperature: 0 })) {
+          if (model.isEogToken(token)) break;
+          generated.push(token as number);
+          if (generated.length >= options.maxTokens) {
+            endedWithEog = false;
+            break;
+          }
+        }
+        results.push({ text: model.detokenize(generated as never[]), endedWithEog });
+      }
+      return results;
+    } finally {
+      await context.dispose();
+    }
+  } finally {
+    await model.dispose();
+  }
+}

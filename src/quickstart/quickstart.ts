@@ -1,0 +1,115 @@
+// `lora-gguf quickstart`: the whole path on a machine with nothing on it: a demo base model (or the
+// user's), a bundled dataset a tiny model can visibly learn, training, and a before/after sample.
+import { copyFile, mkdir, readFile } from "node:fs/promises";
+import path from "node:path";
+
+import { compileChatTemplate, readChatTemplateFromGguf } from "../chat/index.js";
+import { LoraGgufError } from "../errors.js";
+import { greedyCompletions } from "../generate/greedy-completions.js";
+import { readGgufHeader } from "../gguf/index.js";
+import { packageRoot } from "../native.js";
+import { writeTinyModelGguf } from "../testing/tiny-model.js";
+import type { TrainProgress } from "../train/train-options.js";
+import { train, type TrainResult } from "../train/train.js";
+
+/** Mistral-style: [INST] question [/INST] answer</s>, so the demo model learns to stop with EOS. */
+export const demoChatTemplate =
+  "{{ bos_token }}{% for message in messages %}{% if message.role == 'user' %}[INST] {{ message.content }} [/INST]{% else %} {{ message.content }}{{ eos_token }}{% endif %}{% endfor %}";
+
+export const demoDatasetPath = path.join(packageRoot, "demo", "quickstart-colours.jsonl");
+
+export interface QuickstartOptions {
+  /** Where everything goes. */
+  dir: string;
+  /** A real base model GGUF instead of the generated demo model. */
+  model?: string;
+  /** Default 60 epochs for the demo model (a few seconds), 3 for a real model. */
+  epochs?: number;
+  threads?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: TrainProgress) => void;
+  /** One line of narration at a time ("generating the demo base model ..."). */
+  onStep?: (message: string) => void;
+}
+
+export interface QuickstartSample {
+  prompt: string;
+  expected: string;
+  before: string;
+  after: string;
+}
+
+export interface QuickstartResult {
+  dir: string;
+  model: string;
+  dataset: string;
+  training: TrainResult;
+  samples: QuickstartSample[];
+}
+
+/** Records of the bundled dataset that are sampled before and after training. */
+const sampledRecords = [0, 9, 19];
+
+async function samplePrompts(dataset: string): Promise<{ prompt: string; expected: string }[]> {
+  const records = (await readFile(dataset, "utf8")).trim().split("\n").map((line) => JSON.parse(line) as { messages: { content: string }[] });
+  return sampledRecords.map((index) => ({ prompt: records[index].messages[0].content, expected: records[index].messages[1].content }));
+}
+
+export async function quickstart(options: QuickstartOptions): Promise<QuickstartResult> {
+  const step = options.onStep ?? (() => undefined);
+  const dir = path.resolve(options.dir);
+  await mkdir(dir, { recursive: true });
+
+  let model = options.model;
+  if (!model) {
+    model = path.join(dir, "demo-base.gguf");
+    step(`generating a small demo base model (random weights, llama architecture) at ${model}`);
+    await writeTinyModelGguf(model, { architecture: "llama", seed: 1, chatTemplate: demoChatTemplate });
+  }
+  const dataset = path.join(dir, "dataset.jsonl");
+  await copyFile(demoDatasetPath, dataset);
+  const samples = await samplePrompts(dataset);
+  step(`dataset: ${dataset} (${samples.length} of its questions are sampled before and after)`);
+
+  const header = await readGgufHeader(model);
+  const template = options.model ? readChatTemplateFromGguf(header) : demoChatTemplate;
+  if (!template) {
+    throw new LoraGgufError("E_CHAT_TEMPLATE", `${model} has no chat template (tokenizer.chat_template); quickstart needs one to build prompts`);
+  }
+  const renderPrompt = (prompt: string) =>
+    compileChatTemplate(template).render(
+      { messages: [{ role: "user", content: prompt }], bos_token: "", eos_token: "", add_generation_prompt: true },
+      " for a quickstart prompt",
+    );
+
+  step("sampling the base model before training");
+  const prompts = samples.map((sample) => renderPrompt(sample.prompt));
+  const before = await greedyCompletions(model, prompts, { maxTokens: 24, threads: options.threads });
+
+  const output = path.join(dir, "adapter.gguf");
+  step(`training a LoRA adapter into ${output}`);
+  const training = await train({
+    model,
+    data: dataset,
+    output,
+    rank: 16,
+    alpha: 32,
+    learningRate: 3e-3,
+    epochs: options.epochs ?? (options.model ? 3 : 60),
+    seed: 1,
+    threads: options.threads,
+    force: true,
+    signal: options.signal,
+    onProgress: options.onProgress,
+  });
+
+  step("sampling again with the adapter");
+  const after = await greedyCompletions(model, prompts, { adapterPath: training.adapter, maxTokens: 24, threads: options.threads });
+  return {
+    dir,
+    model,
+    dataset,
+    training,
+    samples: samples.map((sample, index) => ({ ...sample, before: before[index].text.trim(), after: after[index].text.trim() })),
+  };
+}
