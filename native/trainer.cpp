@@ -26,6 +26,7 @@ struct TrainerOptions {
     int32_t     threads       = 1;
     int32_t     opt_period    = 1;
     bool        attn_kv_cache = false;
+    bool        all_weights   = false;  // full fine-tune of every model weight, no adapter (benchmarks)
 };
 
 struct OptimizerSettings {
@@ -102,6 +103,10 @@ struct TrainingState {
     }
 };
 
+bool no_model_weights(const ggml_tensor *, void *) {
+    return false;
+}
+
 void open_session(TrainingState & state) {
     LogCapture log;
     const TrainerOptions & options = state.options;
@@ -115,9 +120,11 @@ void open_session(TrainingState & state) {
         throw JobFailure{"E_NATIVE", "llama.cpp could not load the model " + options.model_path + ": " + log.problems()};
     }
 
-    state.adapter = llama_adapter_lora_init(state.model, options.adapter_path.c_str());
-    if (!state.adapter) {
-        throw JobFailure{"E_ADAPTER_MISMATCH", "llama.cpp could not load the adapter " + options.adapter_path + " onto this model: " + log.problems()};
+    if (!options.all_weights) {
+        state.adapter = llama_adapter_lora_init(state.model, options.adapter_path.c_str());
+        if (!state.adapter) {
+            throw JobFailure{"E_ADAPTER_MISMATCH", "llama.cpp could not load the adapter " + options.adapter_path + " onto this model: " + log.problems()};
+        }
     }
 
     llama_context_params context_params = llama_context_default_params();
@@ -146,14 +153,15 @@ void open_session(TrainingState & state) {
     llama_set_abort_callback(state.context, &TrainingState::abort_requested, &state);
 
     float scale = 1.0f;
-    if (llama_set_adapters_lora(state.context, &state.adapter, 1, &scale) != 0) {
+    if (state.adapter && llama_set_adapters_lora(state.context, &state.adapter, 1, &scale) != 0) {
         throw JobFailure{"E_NATIVE", "llama.cpp could not attach the adapter: " + log.problems()};
     }
 
     llama_opt_params opt_params{};
     opt_params.n_ctx_train     = 0;
-    // the base model stays frozen: only the adapter's tensors become parameters (below)
-    opt_params.param_filter    = [](const ggml_tensor *, void *) { return false; };
+    // the base model stays frozen: only the adapter's tensors become parameters (below);
+    // all_weights is llama.cpp's own full fine-tune, kept as a baseline for bench/train
+    opt_params.param_filter    = options.all_weights ? llama_opt_param_filter_all : &no_model_weights;
     opt_params.param_filter_ud = nullptr;
     opt_params.get_opt_pars    = &TrainingState::optimizer_params;
     opt_params.get_opt_pars_ud = &state;
@@ -162,6 +170,9 @@ void open_session(TrainingState & state) {
     opt_params.attn_kv_cache   = options.attn_kv_cache;
     llama_opt_init(state.context, state.model, opt_params);
 
+    if (options.all_weights) {
+        return;
+    }
     const int32_t n_tensors = llama_adapter_lora_n_tensors(state.adapter);
     for (int32_t i = 0; i < n_tensors; ++i) {
         ggml_tensor * tensor = llama_adapter_lora_tensor(state.adapter, i);
@@ -443,6 +454,7 @@ Napi::Value create_trainer(const Napi::CallbackInfo & info, JobRegistry & jobs) 
     state->options.threads       = (int32_t) number_option(raw, "threads", 1);
     state->options.opt_period    = (int32_t) number_option(raw, "windowsPerOptimizerStep", 1);
     state->options.attn_kv_cache = raw.Get("attentionThroughKvCache").ToBoolean().Value();
+    state->options.all_weights   = raw.Get("fullFineTune").ToBoolean().Value();
 
     // the session's llama objects are freed on its own thread when it stops
     auto thread = TaskThread::start(env, jobs, [state] { state->release(); });

@@ -63,6 +63,8 @@ export interface NativeTrainerOptions {
   windowsPerOptimizerStep: number;
   /** Upstream attention through the KV cache (K/V get no gradient). Only for tests that show the bug. */
   attentionThroughKvCache?: boolean;
+  /** llama.cpp's full fine-tune of every weight instead of the adapter (f32 bases; bench/train's baseline). */
+  fullFineTune?: boolean;
 }
 
 export interface NativeTrainerStep {

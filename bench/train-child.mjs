@@ -1,0 +1,35 @@
+// One bench/train configuration in its own process (so that peak RSS is its own): prints JSON.
+// argv: JSON { model, adapter?, fullFineTune, contextLength, steps, threads, seed }
+import { loadNative } from "../dist/native.js";
+import { SeededRandom } from "../dist/seeded-random.js";
+
+const options = JSON.parse(process.argv[2]);
+const native = await loadNative();
+const trainer = await native.createTrainer({
+  modelPath: options.model,
+  adapterPath: options.adapter ?? "",
+  contextLength: options.contextLength,
+  maxSequencesPerWindow: 1,
+  threads: options.threads,
+  windowsPerOptimizerStep: 1,
+  fullFineTune: options.fullFineTune,
+});
+const random = new SeededRandom(options.seed);
+const vocabulary = options.vocabularySize;
+const times = [];
+let loss = 0;
+for (let step = 0; step < options.steps; step++) {
+  const tokens = new Int32Array(options.contextLength);
+  for (let i = 0; i < tokens.length; i++) tokens[i] = 3 + Math.floor(random.nextFloat() * (vocabulary - 3));
+  const labels = new Int32Array(tokens.length);
+  for (let i = 0; i < tokens.length; i++) labels[i] = i + 1 < tokens.length ? tokens[i + 1] : -1;
+  const started = performance.now();
+  const result = await trainer.step({ tokens, labels, train: true, learningRate: 1e-4 });
+  times.push(performance.now() - started);
+  loss = result.lossPerToken;
+}
+await trainer.close();
+// the first step builds and allocates everything; it is left out of the rate
+const steady = times.slice(1);
+const seconds = steady.reduce((a, b) => a + b, 0) / 1000;
+console.log(JSON.stringify({ tokensPerSecond: (steady.length * options.contextLength) / seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, loss }));
