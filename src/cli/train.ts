@@ -5,6 +5,7 @@ import { Option, type Command } from "commander";
 
 import { DATASET_FORMATS, type DatasetFormat } from "../data/index.js";
 import { LoraGgufError } from "../errors.js";
+import { dryRunTraining, formatMemoryEstimate } from "../train/dry-run.js";
 import { LEARNING_RATE_SCHEDULERS, type LearningRateScheduler } from "../train/learning-rate-schedule.js";
 import { formatTrainingPreview, previewTraining } from "../train/preview.js";
 import { train, type TrainResult } from "../train/train.js";
@@ -100,7 +101,7 @@ export function registerTrainCommand(program: Command): void {
     );
 }
 
-async function trainOptionsFromFlags(flags: TrainFlags): Promise<Omit<TrainOptions, "output"> & { output: string }> {
+async function trainOptionsFromFlags(flags: TrainFlags): Promise<TrainOptions> {
   return {
     model: flags.model,
     data: flags.data,
@@ -146,7 +147,24 @@ async function printPreview(options: TrainOptions, json: boolean): Promise<void>
 }
 
 async function printDryRun(options: TrainOptions, json: boolean): Promise<void> {
-  throw new Error(`dry run not yet: ${JSON.stringify({ options, json })}`);
+  const plan = await dryRunTraining(options);
+  if (json) {
+    printJson(plan);
+    return;
+  }
+  const { config } = plan;
+  const rows: [string, string][] = [
+    ["model", config.model],
+    ["data", `${config.data}: ${plan.trainingSamples} samples for training, ${plan.validationSamples} for validation`],
+    ["context", `${plan.contextLength} tokens per window, up to ${plan.maxSequencesPerWindow} samples packed in one`],
+    ["steps", `${plan.totalSteps} (${count(config.epochs, "epoch")}${config.maxSteps === undefined ? "" : `, at most ${config.maxSteps}`}), ${count(plan.windowsPerStep, "window")} per step`],
+    ["trained", `${plan.trainedTokensPerEpoch} tokens per epoch`],
+    ["truncated", `${plan.truncatedSamples} samples longer than the context`],
+    ["LoRA", `rank ${config.rank}, alpha ${config.alpha}, ${config.targets.join(",")}, layers ${config.layers?.join(",") ?? "all"}`],
+    ["optimizer", `AdamW, lr ${config.learningRate} (${config.scheduler}, ${config.warmupSteps} warmup steps), weight decay ${config.weightDecay}`],
+  ];
+  process.stdout.write(`${rows.map(([label, value]) => `${label.padEnd(11)}${value}`).join("\n")}\n\n${formatMemoryEstimate(plan.memory)}\n`);
+  reportSkipped([...plan.skippedRows, ...plan.skippedSamples]);
 }
 
 async function runTraining(options: TrainOptions, flags: TrainFlags): Promise<void> {
@@ -176,7 +194,8 @@ async function runTraining(options: TrainOptions, flags: TrainFlags): Promise<vo
     reportLeftOut(result);
   } catch (error) {
     bar.stop();
-    if (!interrupt.signal.aborted) throw error;
+    // train() rejects with the signal's reason once it has saved the checkpoint
+    if (!interrupt.signal.aborted || error !== interrupt.signal.reason) throw error;
     await reportInterrupted(options.output, last);
   } finally {
     interrupt.dispose();
@@ -188,18 +207,22 @@ function describeProgress(progress: TrainProgress): string {
   return `loss ${progress.loss.toFixed(4)}${validation} | ${Math.round(progress.tokensPerSecond)} tok/s | ETA ${formatDuration(progress.etaSeconds)}`;
 }
 
-/** Without a terminal: one line at the first step and at every tenth of the run. */
+/** Without a terminal: one line at the first step (of this run or of a resumed one) and at every tenth of the run. */
 function progressLines(): (progress: TrainProgress) => void {
-  let lastTenth = -1;
+  let lastTenth: number | undefined;
   return (progress) => {
     const tenth = Math.floor((progress.step * 10) / progress.totalSteps);
-    if (tenth === lastTenth && progress.step !== 1) return;
+    if (tenth === lastTenth) return;
     lastTenth = tenth;
     const validation = progress.validationLoss === undefined ? "" : `  val ${progress.validationLoss.toFixed(4)}`;
     process.stderr.write(
       `step ${progress.step}/${progress.totalSteps}  loss ${progress.loss.toFixed(4)}${validation}  ${Math.round(progress.tokensPerSecond)} tok/s\n`,
     );
   };
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
 function formatDuration(seconds: number): string {
@@ -229,7 +252,10 @@ function reportLeftOut(result: TrainResult): void {
   if (result.truncatedSamples > 0) {
     process.stderr.write(`lora-gguf: ${result.truncatedSamples} samples were cut to the context length (${result.contextLength}); --ctx raises it\n`);
   }
-  const skipped = [...result.skippedRows, ...result.skippedSamples];
+  reportSkipped([...result.skippedRows, ...result.skippedSamples]);
+}
+
+function reportSkipped(skipped: readonly string[]): void {
   if (skipped.length > 0) {
     const shown = skipped.slice(0, 5).map((line) => `  ${line}\n`).join("");
     process.stderr.write(`lora-gguf: skipped ${skipped.length} rows:\n${shown}${skipped.length > 5 ? `  ... and ${skipped.length - 5} more\n` : ""}`);
