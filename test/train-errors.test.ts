@@ -69,6 +69,14 @@ describe("train: bad input", () => {
     expect(skipped.skippedSamples.length).toBe(1);
   });
 
+  it("a run that would not fit in memory is refused before the model is loaded, with suggestions", async () => {
+    const output = out("oom");
+    const error = await codeOf(train({ model, data, output, contextLength: 256 * 1024 }));
+    expect(error.code).toBe("E_OOM_ESTIMATE");
+    expect(error.message).toMatch(/needs about .* but .* is available\. Try: .*context/);
+    expect(existsSync(output)).toBe(false);
+  });
+
   it("a base of an unsupported architecture, and an adapter given as the model", async () => {
     const header = await readGgufHeader(model);
     const bytes = readFileSync(model);

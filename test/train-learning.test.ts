@@ -63,3 +63,15 @@ describe("train: a tiny model learns a small task", () => {
     expect(baseline.filter((completion, index) => completion.text.trim() === examples[index].response).length).toBe(0);
   });
 });
+
+describe("train: deeper models", () => {
+  it("a 24-layer model with every target: the training graph fits (llama.cpp sizes graphs for inference)", async () => {
+    const deep = path.join(temp.dir, "deep.gguf");
+    await writeTinyLlamaGguf(deep, { seed: 5, nLayer: 24, nEmbd: 64, nHead: 4, nHeadKv: 2, nFf: 128, vocabSize: 1024, chatTemplate: instTemplate });
+    const output = path.join(temp.dir, "deep-out", "adapter.gguf");
+    (await import("node:fs")).mkdirSync(path.dirname(output));
+    const result = await train({ model: deep, data, output, maxSteps: 3, epochs: 2, threads: 2 });
+    expect(result.steps).toBe(3);
+    expect((await inspect(output)).adapter?.targetCount).toBe(24 * 7);
+  });
+});

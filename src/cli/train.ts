@@ -42,6 +42,7 @@ interface TrainFlags {
   skipBadRows?: boolean;
   resume?: string;
   checkpointInterval?: number;
+  ignoreMemoryEstimate?: boolean;
   force?: boolean;
   dryRun?: boolean;
   preview?: boolean;
@@ -80,6 +81,7 @@ export function registerTrainCommand(program: Command): void {
     .option("--skip-bad-rows", "skip dataset rows that cannot be used (listed at the end) instead of stopping")
     .option("--resume <checkpoint>", "continue from a checkpoint.gguf written by an earlier run with the same options")
     .option("--checkpoint-interval <n>", "write checkpoint.gguf every n steps, and on Ctrl-C (default 100)", integerValue(1))
+    .option("--ignore-memory-estimate", "train even if the memory estimate says it will not fit")
     .option("-f, --force", "overwrite an existing adapter")
     .option("--dry-run", "load and plan everything, print the plan and memory estimate, train nothing")
     .option("--preview", "show the first example with its trained tokens marked, and token statistics; train nothing")
@@ -181,6 +183,7 @@ async function runTraining(options: TrainOptions, flags: TrainFlags): Promise<vo
       ...options,
       resume: flags.resume,
       checkpointInterval: flags.checkpointInterval,
+      ignoreMemoryEstimate: flags.ignoreMemoryEstimate,
       signal: interrupt.signal,
       onProgress: (progress) => {
         last = progress;

@@ -1,5 +1,7 @@
 // Quick before/after checks through node-llama-cpp (its own prebuilt llama.cpp, loaded in-process
 // beside our addon): greedy completions of prompts, with or without a LoRA adapter.
+import { availableParallelism } from "node:os";
+
 import { getLlama, type Llama } from "node-llama-cpp";
 
 let llamaPromise: Promise<Llama> | undefined;
@@ -27,14 +29,15 @@ export async function greedyCompletions(
   try {
     const context = await model.createContext({
       contextSize: options.contextSize ?? 512,
-      threads: options.threads,
+      // node-llama-cpp's own default oversubscribes small machines (10x slower on 2 cores)
+      threads: options.threads ?? availableParallelism(),
       ...(options.adapterPath ? { lora: { adapters: [{ filePath: options.adapterPath }] } } : {}),
     });
     try {
-      const sequence = context.getSequence();
       const results: GreedyCompletion[] = [];
       for (const prompt of prompts) {
-        await sequence.clearHistory();
+        // a fresh sequence per prompt: clearing one whose generator was left mid-way never settles
+        const sequence = context.getSequence();
         const generated: number[] = [];
         // node-llama-cpp's generator ends by itself, without yielding it, when it samples an end-of-generation token
         let endedWithEog = true;
@@ -47,6 +50,7 @@ export async function greedyCompletions(
           }
         }
         results.push({ text: model.detokenize(generated as never[]), endedWithEog });
+        sequence.dispose();
       }
       return results;
     } finally {

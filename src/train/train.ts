@@ -7,6 +7,9 @@ import { GgufValueType, stringEntry } from "../gguf/index.js";
 import { prepareAtomicOutput } from "../io/atomic-output.js";
 import { loadNative, toLoraGgufError, type NativeTrainer } from "../native.js";
 import { initialAdapterTensors, writeAdapterGguf, type AdapterTensorData } from "./adapter-file.js";
+import { estimateRunMemory } from "./dry-run.js";
+import { formatBytes } from "./memory-estimate.js";
+import { peakResidentBytes } from "./peak-resident-memory.js";
 import { prepareTrainingRun, type PreparedRun } from "./prepare-run.js";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint.js";
 import { learningRateAt } from "./learning-rate-schedule.js";
@@ -52,6 +55,8 @@ interface ResumeOptions {
   resume?: string;
   /** Write checkpoint.gguf every this many optimizer steps (and when aborted). Default 100. */
   checkpointInterval?: number;
+  /** Train even when the memory estimate says it will not fit. Default false. */
+  ignoreMemoryEstimate?: boolean;
 }
 
 /**
@@ -60,7 +65,7 @@ interface ResumeOptions {
  * checkpoint.gguf beside it.
  */
 export async function train(options: TrainOptions & ResumeOptions): Promise<TrainResult> {
-  const { resume, checkpointInterval, ...trainOptions } = options;
+  const { resume, checkpointInterval, ignoreMemoryEstimate, ...trainOptions } = options;
   const { config, signal, onProgress } = resolveTrainOptions(trainOptions);
   const interval = checkpointInterval ?? 100;
   if (!Number.isInteger(interval) || interval < 1) throw new LoraGgufError("E_INVALID_OPTION", `train: checkpointInterval must be a positive integer`);
@@ -69,6 +74,14 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
   const checkpoint = resume ? await readCheckpoint(resume) : undefined;
   const run = await prepareTrainingRun(config);
   if (checkpoint) checkCheckpointFits(checkpoint, run, resume!);
+  const memory = estimateRunMemory(run);
+  if (!memory.fits && !ignoreMemoryEstimate) {
+    throw new LoraGgufError(
+      "E_OOM_ESTIMATE",
+      `train: this run needs about ${formatBytes(memory.totalBytes)} but ${formatBytes(memory.availableBytes)} is available. ` +
+        `Try: ${memory.suggestions.join("; ")}. (ignoreMemoryEstimate / --ignore-memory-estimate trains anyway.)`,
+    );
+  }
 
   const outputDir = path.dirname(path.resolve(config.output));
   const files = {
@@ -206,7 +219,7 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
       truncatedSamples: run.plan.truncatedSamples,
       skippedSamples: run.plan.skippedSamples,
       skippedRows: run.skippedRows,
-      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      peakRssBytes: peakResidentBytes(),
     };
     await writeFile(files.trainingConfig, `${JSON.stringify({ config: run.config, contextLength: run.plan.contextLength, baseFingerprint: run.baseFingerprint, result: summary }, null, 2)}\n`);
     return summary;

@@ -1,0 +1,383 @@
+// Peak resident memory of a training run, estimated from the GGUF header and the options.
+//
+// Calibration: peak RSS of one train() run in a fresh child process (VmHWM; the sweep read maxRSS,
+// spawned from a smaller parent), 2 threads, rank 16, all seven targets unless noted, tiny-model
+// llama GGUFs and the 16-sample memorization dataset, Node 20, Linux x86-64. Models are given as
+// layers/embd/heads/kv heads/ffn/vocab. The first five rows are test/train-memory.test.ts; the
+// others come from a one-off sweep made while fitting the constants below.
+//
+//   configuration                                              measured   estimated   error
+//   2/256/4/2/512/4096 f32 (13 MB), ctx 256                     107.8 MiB   103.2 MiB   -4.3%
+//   4/512/8/4/1536/32000 f32 (182 MB), ctx 256                  437.7 MiB   425.9 MiB   -2.7%
+//   same, Q4_K_M (31 MB), ctx 1024                              885.6 MiB   885.6 MiB   +0.0%
+//   same, Q4_K_M, ctx 1024, targets q,v                         833.7 MiB   829.1 MiB   -0.6%
+//   2/256/16/2/512/4096 f32, ctx 2048 (attention scores)       1000.5 MiB   957.2 MiB   -4.3%
+//   4/512/8/4/1536/32000 f32 (182 MB), ctx 512                  620.9 MiB   609.1 MiB   -1.9%
+//   2/256/4/2/512/4096 f32, ctx 2048                               427 MiB     444 MiB   +3.8%
+//   2/256/4/2/512/32000 f32, ctx 1024                              707 MiB     710 MiB   +0.4%
+//   1/256/4/2/512/4096 f32, ctx 1024                               172 MiB     182 MiB   +5.8%
+//   4/256/4/2/512/4096 f32, ctx 1024                               275 MiB     277 MiB   +0.7%
+//   2/512/8/4/2048/4096 f32, ctx 1024                              349 MiB     345 MiB   -1.4%
+//   2/256/4/2/4096/4096 f32, ctx 1024                              323 MiB     322 MiB   -0.2%
+//   2/256/4/2/512/4096 f32, ctx 512, rank 256                      209 MiB     208 MiB   -0.6%
+//   2/256/4/2/512/4096 f32, ctx 1024, targets o                    175 MiB     186 MiB   +6.0%
+//   2/256/4/2/512/4096 f32, ctx 1024, layers [1]                   175 MiB     185 MiB   +6.0%
+//   2/256/4/2/512/4096 f16, ctx 1024                               202 MiB     208 MiB   +3.0%
+//   qwen3 2/256/4/2/512/4096 f32, ctx 1024                         210 MiB     217 MiB   +3.2%
+//   4/768/12/4/2048/32000 f32 (298 MB), ctx 512                    782 MiB     767 MiB   -1.9%
+//   4/768/12/4/2048/32000 Q8_0 (80 MB), ctx 1024                  1055 MiB    1056 MiB   +0.0%
+//   8/768/12/4/2048/32000 f32 (399 MB), ctx 1024, targets q,v     1598 MiB    1572 MiB   -1.6%
+//   8/768/12/4/2048/32000 Q4_K_M (65 MB), ctx 512, targets q,v     618 MiB     599 MiB   -3.1%
+//
+// 37 runs in all (also Q8_0, qwen2, tied embeddings, vocab 16000, rank 64, gradient accumulation 2,
+// gate/up/down only): every one within ±6%. Thread count (2 or 8) changed the peak by under 1%.
+
+import { readFileSync } from "node:fs";
+import { totalmem } from "node:os";
+
+import { LoraGgufError } from "../errors.js";
+import { tensorByteSize, type GgufHeader } from "../gguf/index.js";
+import { findLoraTargetTensors, type LoraTarget } from "./lora-targets.js";
+
+export interface TrainingMemoryParams {
+  /** Tokens per window (n_ctx = n_batch = n_ubatch of the training context). */
+  contextLength: number;
+  rank: number;
+  targets: readonly LoraTarget[];
+  /** Adapted blocks; default all. */
+  layers?: readonly number[];
+  /**
+   * Samples packed into one window (the context's n_seq_max). The training cache is unified, with
+   * contextLength cells however many sequences share them, so the peak does not depend on it.
+   */
+  maxSequencesPerWindow: number;
+  /** Windows the training plan holds (steps × windows per step, plus validation), when known: their token arrays stay resident. */
+  plannedWindows?: number;
+}
+
+export interface TrainingMemoryEstimate {
+  /** Estimated peak resident memory of the whole process while training. */
+  totalBytes: number;
+  parts: {
+    /** The mmapped GGUF: every weight is read on every step, so all of it stays resident. */
+    modelWeightsBytes: number;
+    /** LoRA A/B values, their gradients and AdamW moments (f32), and the copies JS holds for checkpoints. */
+    adapterAndOptimizerBytes: number;
+    /** Forward activations kept for the backward pass, attention scores and backward temporaries. */
+    activationsBytes: number;
+    /** Logits, one-hot labels and the logits' gradient (f32 [n_vocab, n_ctx] each), and llama.cpp's output buffer. */
+    logitsAndLabelsBytes: number;
+    kvCacheBytes: number;
+    /** Node.js, the addon, the vocabulary, graph metadata and the training plan's token arrays. */
+    runtimeOverheadBytes: number;
+  };
+  /** Physical memory, capped by the cgroup limit where there is one. */
+  availableBytes: number;
+  fits: boolean;
+  /** When it does not fit: option changes that would make it fit (or save the most). */
+  suggestions: string[];
+}
+
+/** The model's shape, as llama.cpp reads it from the GGUF metadata and tensor table. */
+interface ModelShape {
+  architecture: string;
+  blockCount: number;
+  embeddingLength: number;
+  headCount: number[];
+  headCountKv: number[];
+  keyLength: number;
+  valueLength: number;
+  feedForwardLength: number[];
+  vocabularySize: number;
+  /** Qwen3-style RMS norms over each query and key head (their inputs are kept for the backward pass). */
+  hasQkNorm: boolean;
+  /** Header plus tensor data: what mmap maps. */
+  mappedBytes: number;
+  tensorCount: number;
+}
+
+// Constants, each standing for something the graph or the process holds. PROCESS_BASE_BYTES and
+// ACTIVATION_SCALE were fitted (least squares on relative error) to the runs above; the fit put
+// ADAPTER_COPIES and VOCABULARY_ROWS_ALIVE at 1.03 and 0.98 times the counts given here.
+/** Node.js with the addon loaded and llama.cpp's backend, threads and contexts set up. */
+const PROCESS_BASE_BYTES = 58 * 1024 * 1024;
+/** llama.cpp's vocabulary structures per token (text, scores, maps), loaded with the model. */
+const VOCABULARY_BYTES_PER_TOKEN = 200;
+/**
+ * f32 copies of each adapter parameter: value, gradient and the two AdamW moments in native memory,
+ * and the Float32Arrays JS holds around checkpoints (values, moments) and the adapter files.
+ */
+const ADAPTER_COPIES = 9;
+/**
+ * Per graph node: the opt step's metadata context (4 ggml_tensor_overhead() of 368 bytes per node,
+ * patches/0003) and the graphs' node, gradient and hash arrays. llama.cpp sizes graphs at
+ * max(1024, 8 * tensors) nodes plus 6 per adapted weight (llama_context::graph_max_nodes).
+ */
+const GRAPH_BYTES_PER_NODE = 4 * 368 + 512;
+/**
+ * gallocr's buffer against the walk's count: the fit gave 0.92 for the per-token part and 0.88 for
+ * the attention part. The walk counts every kept input as alive at the peak; gallocr frees some
+ * before it (the last blocks' inputs go as the backward pass leaves them) and runs some backward
+ * ops in place.
+ */
+const ACTIVATION_SCALE = 0.9;
+/**
+ * f32 [n_vocab, n_ctx] tensors alive at the peak: llama.cpp's output buffer (cleared, so resident),
+ * the logits (a graph output, never freed), the one-hot labels and the logits' gradient.
+ */
+const VOCABULARY_ROWS_ALIVE = 4;
+
+const MiB = 1024 * 1024;
+
+/**
+ * Peak resident memory of a training run, from the base model's header and the options alone (no
+ * weights are read). The sum of: the mapped file (weights are mmapped and all read every step); 9
+ * f32 copies per adapter parameter; 4 f32 [n_vocab, n_ctx] tensors; the f16 KV cache; the
+ * activations the backward pass needs (per token: the inputs of each norm, LoRA matmul, q·k and
+ * swiglu that gradients pass through; per block: its [n_ctx, n_ctx, n_head] softmax; plus one more
+ * softmax and the mask), scaled by 0.9; and a fixed process base plus the vocabulary, graph metadata
+ * and the plan's token arrays. Calibrated against measured peak RSS (see the table above).
+ */
+export function estimateTrainingMemory(header: GgufHeader, params: TrainingMemoryParams): TrainingMemoryEstimate {
+  const shape = readModelShape(header);
+  const parts = estimateParts(header, shape, params);
+  const totalBytes = sumParts(parts);
+  const availableBytes = availableMemoryBytes();
+  const fits = totalBytes <= availableBytes;
+  return {
+    totalBytes,
+    parts,
+    availableBytes,
+    fits,
+    suggestions: fits ? [] : suggestChanges(header, shape, params, totalBytes, availableBytes),
+  };
+}
+
+/** os.totalmem(), capped by the cgroup (v2 memory.max, or v1 limit_in_bytes) this process runs in. */
+export function availableMemoryBytes(): number {
+  let available = totalmem();
+  for (const file of ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8").trim();
+    } catch {
+      continue;
+    }
+    // "max" (v2) means no limit; v1 writes a huge number instead
+    if (/^\d+$/.test(text)) available = Math.min(available, Number(text));
+  }
+  return available;
+}
+
+function estimateParts(header: GgufHeader, shape: ModelShape, params: TrainingMemoryParams): TrainingMemoryEstimate["parts"] {
+  const contextLength = params.contextLength;
+  if (!Number.isInteger(contextLength) || contextLength < 1) {
+    throw new LoraGgufError("E_INVALID_OPTION", `estimateTrainingMemory: contextLength must be a positive integer, got ${String(contextLength)}`);
+  }
+  if (!Number.isInteger(params.rank) || params.rank < 1) {
+    throw new LoraGgufError("E_INVALID_OPTION", `estimateTrainingMemory: rank must be a positive integer, got ${String(params.rank)}`);
+  }
+  const adapted = findLoraTargetTensors(header, params.targets, params.layers);
+  const adapterParameters = adapted.reduce((sum, tensor) => sum + params.rank * (tensor.inputSize + tensor.outputSize), 0);
+  const targetsByLayer = new Map<number, Set<LoraTarget>>();
+  for (const tensor of adapted) {
+    const set = targetsByLayer.get(tensor.layer) ?? new Set<LoraTarget>();
+    set.add(tensor.target);
+    targetsByLayer.set(tensor.layer, set);
+  }
+  const kept = keptActivations(shape, targetsByLayer, params.rank);
+  const maxHeads = Math.max(...shape.headCount);
+  const activationFloats =
+    contextLength * kept.floatsPerToken +
+    // an [n_ctx, n_ctx, n_head] softmax kept per block that gradients pass through, one more for the
+    // backward pass's gradient of it, and the [n_ctx, n_ctx] mask
+    contextLength * contextLength * (kept.attentionHeads + maxHeads + 1);
+  const kvPerToken = shape.headCountKv.reduce((sum, heads) => sum + heads * (shape.keyLength + shape.valueLength), 0);
+  const graphNodes = Math.max(1024, 8 * shape.tensorCount) + 6 * adapted.length;
+  return {
+    modelWeightsBytes: shape.mappedBytes,
+    adapterAndOptimizerBytes: adapterParameters * 4 * ADAPTER_COPIES,
+    activationsBytes: Math.round(activationFloats * 4 * ACTIVATION_SCALE),
+    logitsAndLabelsBytes: VOCABULARY_ROWS_ALIVE * shape.vocabularySize * contextLength * 4,
+    // f16 K and V for every cell of the (unified) cache
+    kvCacheBytes: 2 * contextLength * kvPerToken,
+    runtimeOverheadBytes:
+      PROCESS_BASE_BYTES +
+      VOCABULARY_BYTES_PER_TOKEN * shape.vocabularySize +
+      GRAPH_BYTES_PER_NODE * graphNodes +
+      // tokens, labels, positions and sequence ids (Int32Array each) of every planned window
+      16 * contextLength * (params.plannedWindows ?? 0),
+  };
+}
+
+/**
+ * What the graph keeps from the forward pass until the backward pass has used it, walked block by
+ * block as llama.cpp builds llama/qwen2/qwen3 graphs: a node's inputs are kept when its backward
+ * needs them and something before it depends on a LoRA parameter (ggml builds no backward for
+ * nodes that do not). Floats per token, and the attention heads whose softmax rows are kept.
+ */
+function keptActivations(shape: ModelShape, targetsByLayer: Map<number, Set<LoraTarget>>, rank: number): { floatsPerToken: number; attentionHeads: number } {
+  const embd = shape.embeddingLength;
+  let floatsPerToken = 0;
+  let attentionHeads = 0;
+  // whether the residual stream entering this block depends on a parameter
+  let carriesGradient = false;
+  for (let layer = 0; layer < shape.blockCount; layer++) {
+    const targets = targetsByLayer.get(layer) ?? new Set<LoraTarget>();
+    const has = (target: LoraTarget) => targets.has(target);
+    const queryWidth = shape.headCount[layer] * shape.keyLength;
+    const keyWidth = shape.headCountKv[layer] * shape.keyLength;
+    const valueWidth = shape.headCountKv[layer] * shape.valueLength;
+    const ffn = shape.feedForwardLength[layer];
+
+    // attention: rms_norm(x) -> q, k, v (+ LoRA) -> rope -> softmax(k·q) -> v·scores -> output
+    if (carriesGradient) floatsPerToken += embd; // rms_norm's backward reads its input
+    if (has("q") || has("k") || has("v")) floatsPerToken += embd; // the normed input of the LoRA A matmuls
+    const queryGradient: boolean = carriesGradient || has("q");
+    const keyGradient: boolean = carriesGradient || has("k");
+    const valueGradient: boolean = carriesGradient || has("v");
+    if (keyGradient) floatsPerToken += queryWidth; // k·q's backward for k reads q
+    if (queryGradient) floatsPerToken += keyWidth; // and for q reads k
+    if (queryGradient || keyGradient) floatsPerToken += valueWidth; // v·scores' backward for the scores reads v
+    if (queryGradient || keyGradient || valueGradient) attentionHeads += shape.headCount[layer];
+    if (shape.hasQkNorm && (carriesGradient || has("q"))) floatsPerToken += queryWidth;
+    if (shape.hasQkNorm && (carriesGradient || has("k"))) floatsPerToken += keyWidth;
+    if (has("o")) floatsPerToken += queryWidth; // the attention output, input of the o LoRA
+    carriesGradient = carriesGradient || queryGradient || keyGradient || valueGradient || has("o");
+
+    // feed-forward: rms_norm(x) -> gate, up (+ LoRA) -> swiglu -> down (+ LoRA)
+    if (carriesGradient) floatsPerToken += embd;
+    if (has("gate") || has("up")) floatsPerToken += embd;
+    if (carriesGradient || has("gate")) floatsPerToken += 2 * ffn; // swiglu's backward reads gate and up
+    else if (has("up")) floatsPerToken += ffn;
+    if (has("down")) floatsPerToken += ffn;
+    carriesGradient = carriesGradient || targets.size > 0;
+
+    floatsPerToken += rank * targets.size; // A·x, the input of each B matmul
+  }
+  if (carriesGradient) floatsPerToken += embd; // the output norm's input
+  return { floatsPerToken, attentionHeads };
+}
+
+function readModelShape(header: GgufHeader): ModelShape {
+  const architecture = header.metadataByKey.get("general.architecture")?.value;
+  if (typeof architecture !== "string") {
+    throw new LoraGgufError("E_WRONG_KIND", "estimateTrainingMemory: the GGUF has no general.architecture; give a base model");
+  }
+  const value = (key: string) => header.metadataByKey.get(`${architecture}.${key}`)?.value;
+  const positive = (key: string, fallback?: number): number => {
+    const raw = value(key) ?? fallback;
+    const number = typeof raw === "bigint" ? Number(raw) : raw;
+    if (typeof number !== "number" || !Number.isFinite(number) || number <= 0) {
+      throw new LoraGgufError("E_BAD_GGUF", `estimateTrainingMemory: ${architecture}.${key} is missing or not a positive number`);
+    }
+    return number;
+  };
+  const blockCount = positive("block_count");
+  // head counts and the feed-forward size may be per-layer arrays
+  const perLayer = (key: string, fallback?: number): number[] => {
+    const raw = value(key);
+    if (ArrayBuffer.isView(raw) || Array.isArray(raw)) {
+      const list = Array.from(raw as ArrayLike<number | bigint>, Number);
+      if (list.length === blockCount && list.every((entry) => Number.isFinite(entry) && entry >= 0)) return list;
+      throw new LoraGgufError("E_BAD_GGUF", `estimateTrainingMemory: ${architecture}.${key} must hold one value per block`);
+    }
+    return new Array<number>(blockCount).fill(positive(key, fallback));
+  };
+  const embeddingLength = positive("embedding_length");
+  const headCount = perLayer("attention.head_count");
+  const headCountKv = perLayer("attention.head_count_kv", headCount[0]);
+  const keyLength = positive("attention.key_length", embeddingLength / headCount[0]);
+  const byName = new Map(header.tensors.map((tensor) => [tensor.name, tensor]));
+  const embeddings = byName.get("output.weight") ?? byName.get("token_embd.weight");
+  if (!embeddings || embeddings.dims.length < 2) {
+    throw new LoraGgufError("E_BAD_GGUF", "estimateTrainingMemory: the model has neither output.weight nor token_embd.weight");
+  }
+  const tensorBytes = header.tensors.reduce((sum, tensor) => sum + tensorByteSize(tensor.type, tensor.dims), 0);
+  return {
+    architecture,
+    blockCount,
+    embeddingLength,
+    headCount,
+    headCountKv,
+    keyLength,
+    valueLength: positive("attention.value_length", keyLength),
+    feedForwardLength: perLayer("feed_forward_length"),
+    vocabularySize: embeddings.dims[1],
+    hasQkNorm: byName.has("blk.0.attn_q_norm.weight"),
+    mappedBytes: header.dataOffset + tensorBytes,
+    tensorCount: header.tensors.length,
+  };
+}
+
+function sumParts(parts: TrainingMemoryEstimate["parts"]): number {
+  return Object.values(parts).reduce((sum, bytes) => sum + bytes, 0);
+}
+
+function suggestChanges(header: GgufHeader, shape: ModelShape, params: TrainingMemoryParams, totalBytes: number, availableBytes: number): string[] {
+  const suggestions: string[] = [];
+  const totalWith = (changes: Partial<TrainingMemoryParams>) => sumParts(estimateParts(header, shape, { ...params, ...changes }));
+  const saving = (bytes: number) =>
+    `saves ${formatBytes(totalBytes - bytes)}, total ${formatBytes(bytes)}${bytes > availableBytes ? ", not enough alone" : ""}`;
+
+  for (let context = Math.floor((params.contextLength - 1) / 256) * 256; context >= 256; context -= 256) {
+    const bytes = totalWith({ contextLength: context });
+    if (bytes <= availableBytes) {
+      suggestions.push(`contextLength ${context} instead of ${params.contextLength} (${saving(bytes)}); longer samples are truncated`);
+      break;
+    }
+  }
+  for (let rank = params.rank >> 1; rank >= 1; rank >>= 1) {
+    const bytes = totalWith({ rank });
+    if (bytes <= availableBytes) {
+      suggestions.push(`rank ${rank} instead of ${params.rank} (${saving(bytes)})`);
+      break;
+    }
+  }
+  const fewer: LoraTarget[] = params.targets.filter((target) => target === "q" || target === "v");
+  if (fewer.length > 0 && fewer.length < params.targets.length) {
+    suggestions.push(`targets ${fewer.join(",")} only (${saving(totalWith({ targets: fewer }))})`);
+  }
+  for (const type of ["q8_0", "q4_k_m"] as const) {
+    const weights = quantizedWeightBytes(header, type);
+    if (weights < shape.mappedBytes * 0.95) {
+      const bytes = totalBytes - shape.mappedBytes + weights;
+      suggestions.push(`a ${type.toUpperCase()} copy of the base model (lora-gguf quantize --type ${type.toUpperCase()}): weights ${formatBytes(weights)} instead of ${formatBytes(shape.mappedBytes)} (${saving(bytes)})`);
+    }
+  }
+  const floor = totalWith({ contextLength: 256, rank: 1 });
+  if (floor > availableBytes) {
+    suggestions.push(`even contextLength 256 and rank 1 need ${formatBytes(floor)}: use a smaller or quantized model, or a machine with more memory`);
+  }
+  return suggestions;
+}
+
+/** Bits per weight of llama.cpp's block types: q8_0 is 34 bytes per 32, q4_K 144 per 256, q6_K 210 per 256. */
+const BITS = { q8_0: 8.5, q4_K: 4.5, q6_K: 6.5625 } as const;
+
+/**
+ * The weights' size after `lora-gguf quantize`: matrices whose rows split into blocks are quantized
+ * (Q4_K_M, as llama_tensor_get_type picks it: q6_K for output.weight and for attn_v/ffn_down in about
+ * half the blocks, q4_K elsewhere); norms and vectors stay as they are.
+ */
+function quantizedWeightBytes(header: GgufHeader, type: "q8_0" | "q4_k_m"): number {
+  let bytes = header.dataOffset;
+  for (const tensor of header.tensors) {
+    const current = tensorByteSize(tensor.type, tensor.dims);
+    const elements = tensor.dims.reduce((product, dim) => product * dim, 1);
+    let bits: number | undefined;
+    if (tensor.dims.length >= 2 && type === "q8_0" && tensor.dims[0] % 32 === 0) bits = BITS.q8_0;
+    if (tensor.dims.length >= 2 && type === "q4_k_m") {
+      if (tensor.dims[0] % 256 !== 0) bits = tensor.dims[0] % 32 === 0 ? BITS.q8_0 : undefined;
+      else if (tensor.name === "output.weight" || /\.(attn_v|ffn_down)\.weight$/.test(tensor.name)) {
+        bits = tensor.name === "output.weight" ? BITS.q6_K : (BITS.q6_K + BITS.q4_K) / 2;
+      } else bits = BITS.q4_K;
+    }
+    bytes += bits === undefined ? current : Math.min(current, Math.ceil((elements * bits) / 8));
+  }
+  return bytes;
+}
+
+export function formatBytes(bytes: number): string {
+  return bytes >= 1024 * MiB ? `${(bytes / (1024 * MiB)).toFixed(2)} GiB` : `${(bytes / MiB).toFixed(1)} MiB`;
+}
