@@ -31,6 +31,12 @@
 //
 // 37 runs in all (also Q8_0, qwen2, tied embeddings, vocab 16000, rank 64, gradient accumulation 2,
 // gate/up/down only): every one within ±6%. Thread count (2 or 8) changed the peak by under 1%.
+//
+// After patches/0003 began sizing training graphs 8x (deep models overflowed the inference-sized
+// graph), every run grew by ~34 MiB of graph and scheduler tables; GRAPH_BYTES_PER_NODE was refitted.
+// The first five rows then measured 143.3 / 472.6 / 927.5 / 862.3 / 1035.5 MiB against estimates of
+// 137.5 / 462.7 / 922.5 / 862.2 / 991.4 MiB (-4.1%, -2.1%, -0.5%, -0.0%, -4.3%); the sweep rows above
+// predate the refit.
 
 import { readFileSync } from "node:fs";
 import { totalmem } from "node:os";
@@ -110,10 +116,13 @@ const VOCABULARY_BYTES_PER_TOKEN = 200;
 const ADAPTER_COPIES = 9;
 /**
  * Per graph node: the opt step's metadata context (4 ggml_tensor_overhead() of 368 bytes per node,
- * patches/0003) and the graphs' node, gradient and hash arrays. llama.cpp sizes graphs at
- * max(1024, 8 * tensors) nodes plus 6 per adapted weight (llama_context::graph_max_nodes).
+ * patches/0003), the graphs' node, gradient and hash arrays, and the scheduler's per-node tables.
+ * llama.cpp sizes graphs at max(1024, 8 * tensors) nodes plus 6 per adapted weight
+ * (llama_context::graph_max_nodes), which our patch multiplies by TRAINING_GRAPH_FACTOR in
+ * training. Refitted after that patch: +34 MiB on the small and medium models for ~7,800 more nodes.
  */
-const GRAPH_BYTES_PER_NODE = 4 * 368 + 512;
+const GRAPH_BYTES_PER_NODE = 4300;
+const TRAINING_GRAPH_FACTOR = 8;
 /**
  * gallocr's buffer against the walk's count: the fit gave 0.92 for the per-token part and 0.88 for
  * the attention part. The walk counts every kept input as alive at the peak; gallocr frees some
@@ -193,7 +202,7 @@ function estimateParts(header: GgufHeader, shape: ModelShape, params: TrainingMe
     // backward pass's gradient of it, and the [n_ctx, n_ctx] mask
     contextLength * contextLength * (kept.attentionHeads + maxHeads + 1);
   const kvPerToken = shape.headCountKv.reduce((sum, heads) => sum + heads * (shape.keyLength + shape.valueLength), 0);
-  const graphNodes = Math.max(1024, 8 * shape.tensorCount) + 6 * adapted.length;
+  const graphNodes = TRAINING_GRAPH_FACTOR * (Math.max(1024, 8 * shape.tensorCount) + 6 * adapted.length);
   return {
     modelWeightsBytes: shape.mappedBytes,
     adapterAndOptimizerBytes: adapterParameters * 4 * ADAPTER_COPIES,
