@@ -2,6 +2,7 @@
 // argv: JSON { model, adapter?, fullFineTune, contextLength, steps, threads, seed }
 import { loadNative } from "../dist/native.js";
 import { SeededRandom } from "../dist/seeded-random.js";
+import { peakResidentBytes } from "../dist/train/peak-resident-memory.js";
 
 const options = JSON.parse(process.argv[2]);
 const native = await loadNative();
@@ -32,4 +33,4 @@ await trainer.close();
 // the first step builds and allocates everything; it is left out of the rate
 const steady = times.slice(1);
 const seconds = steady.reduce((a, b) => a + b, 0) / 1000;
-console.log(JSON.stringify({ tokensPerSecond: (steady.length * options.contextLength) / seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, loss }));
+console.log(JSON.stringify({ tokensPerSecond: (steady.length * options.contextLength) / seconds, peakRssBytes: peakResidentBytes(), loss }));

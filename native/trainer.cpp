@@ -115,6 +115,10 @@ void open_session(TrainingState & state) {
     model_params.n_gpu_layers    = 0;
     // repacked (extra buffer type) weights have no backward pass on CPU
     model_params.use_extra_bufts = false;
+    // a full fine-tune writes the weights, which must not be the file's read-only mapping
+    if (options.all_weights) {
+        model_params.load_mode = LLAMA_LOAD_MODE_NONE;
+    }
     state.model = llama_model_load_from_file(options.model_path.c_str(), model_params);
     if (!state.model) {
         throw JobFailure{"E_NATIVE", "llama.cpp could not load the model " + options.model_path + ": " + log.problems()};
