@@ -22,6 +22,8 @@ export type LoraGgufErrorCode =
   | "E_BAD_CHECKPOINT"
   /** The model would not fit in memory for training with these options. */
   | "E_OOM_ESTIMATE"
+  /** The model stores weights in a type the trainer cannot differentiate through (bf16 on CPU). */
+  | "E_UNSUPPORTED_TYPE"
   /** The model's architecture is not one the trainer supports yet. */
   | "E_UNSUPPORTED_ARCH"
   /** The output path exists and `force` was not set. */

@@ -4,7 +4,7 @@ import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { isLoraGgufError, readGgufHeader, stringEntry, train, writeGgufFile } from "../src/index.js";
+import { isLoraGgufError, quantize, readGgufHeader, stringEntry, train, writeGgufFile } from "../src/index.js";
 import { writeTinyLlamaGguf } from "../src/testing/tiny-llama.js";
 import { instTemplate, writeMemorizationJsonl } from "./helpers/memorization-task.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
@@ -75,6 +75,14 @@ describe("train: bad input", () => {
     expect(error.code).toBe("E_OOM_ESTIMATE");
     expect(error.message).toMatch(/needs about .* but .* is available\. Try: .*context/);
     expect(existsSync(output)).toBe(false);
+  });
+
+  it("a bf16 base (no CPU backward for bf16 weights) is refused with the conversion to run", async () => {
+    const bf16 = path.join(temp.dir, "base-bf16.gguf");
+    await quantize(model, bf16, { type: "bf16" });
+    const error = await codeOf(train({ model: bf16, data, output: out("bf16") }));
+    expect(error.code).toBe("E_UNSUPPORTED_TYPE");
+    expect(error.message).toMatch(/is bf16.*--type f16/);
   });
 
   it("a base of an unsupported architecture, and an adapter given as the model", async () => {

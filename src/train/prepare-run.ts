@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { readChatTemplateFromGguf } from "../chat/index.js";
 import { describeDatasetProblem, isPlainText, loadDataset } from "../data/index.js";
 import { LoraGgufError } from "../errors.js";
-import { readGgufHeader, type GgufHeader } from "../gguf/index.js";
+import { ggmlTypeInfo, readGgufHeader, type GgufHeader } from "../gguf/index.js";
 import { loadNative } from "../native.js";
 import { baseModelFingerprint } from "./base-fingerprint.js";
 import { findLoraTargetTensors } from "./lora-targets.js";
@@ -44,6 +44,7 @@ export async function prepareTrainingRun(config: ResolvedTrainConfig): Promise<P
       `train: ${config.model} is a ${String(architecture)} model; lora-gguf trains ${trainableArchitectures.join(", ")} so far`,
     );
   }
+  checkTrainableWeightTypes(config.model, header);
   // fail on the options before the (possibly long) dataset load
   findLoraTargetTensors(header, config.targets, config.layers);
 
@@ -88,3 +89,24 @@ export async function prepareTrainingRun(config: ResolvedTrainConfig): Promise<P
   }
 }
 
+
+/**
+ * Weight types whose backward pass the CPU backend has (OUT_PROD of the frozen weight), each trained
+ * in a test run: a matrix of another type (bf16 above all) would abort inside ggml's scheduler.
+ */
+const trainableWeightTypes = new Set(["f32", "f16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q2_K", "q3_K", "q4_K", "q5_K", "q6_K", "iq4_nl", "iq4_xs", "tq2_0"]);
+
+function checkTrainableWeightTypes(model: string, header: GgufHeader): void {
+  for (const tensor of header.tensors) {
+    // token_embd is only looked up (get_rows), never differentiated through
+    if (tensor.dims.length < 2 || tensor.name === "token_embd.weight") continue;
+    const type = ggmlTypeInfo(tensor.type)?.name ?? String(tensor.type);
+    if (!trainableWeightTypes.has(type)) {
+      const hint = type === "bf16" ? `convert it first: lora-gguf quantize ${model} base-f16.gguf --type f16` : "quantize it to q8_0 or q4_k_m (or f16) first";
+      throw new LoraGgufError(
+        "E_UNSUPPORTED_TYPE",
+        `train: ${tensor.name} in ${model} is ${type}, which llama.cpp's CPU backend cannot train through; ${hint}`,
+      );
+    }
+  }
+}
