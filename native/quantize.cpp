@@ -5,6 +5,7 @@
 
 #include "llama.h"
 
+#include "js-options.h"
 #include "log-capture.h"
 #include "thread-job.h"
 
@@ -88,27 +89,6 @@ private:
     uint32_t        tensor_count_ = 0;
 };
 
-std::string required_string(const Napi::Object & options, const char * key) {
-    Napi::Value value = options.Get(key);
-    if (!value.IsString()) {
-        throw make_coded_error(options.Env(), "E_INVALID_OPTION", std::string("quantize: ") + key + " must be a string");
-    }
-    return value.As<Napi::String>().Utf8Value();
-}
-
-int32_t required_int(const Napi::Object & options, const char * key) {
-    Napi::Value value = options.Get(key);
-    if (!value.IsNumber()) {
-        throw make_coded_error(options.Env(), "E_INVALID_OPTION", std::string("quantize: ") + key + " must be a number");
-    }
-    return value.As<Napi::Number>().Int32Value();
-}
-
-bool optional_bool(const Napi::Object & options, const char * key, bool fallback) {
-    Napi::Value value = options.Get(key);
-    return value.IsBoolean() ? value.As<Napi::Boolean>().Value() : fallback;
-}
-
 } // namespace
 
 Napi::Value quantize(const Napi::CallbackInfo & info, JobRegistry & jobs) {
@@ -120,10 +100,10 @@ Napi::Value quantize(const Napi::CallbackInfo & info, JobRegistry & jobs) {
 
     // TypeScript validated these already; this is the backstop.
     QuantizeOptions options;
-    options.input_path             = required_string(raw, "inputPath");
-    options.output_path            = required_string(raw, "outputPath");
-    options.ftype                  = required_int(raw, "ftype");
-    options.threads                = required_int(raw, "threads");
+    options.input_path             = required_string(raw, "quantize", "inputPath");
+    options.output_path            = required_string(raw, "quantize", "outputPath");
+    options.ftype                  = (int32_t) required_number(raw, "quantize", "ftype");
+    options.threads                = (int32_t) required_number(raw, "quantize", "threads");
     options.allow_requantize       = optional_bool(raw, "allowRequantize", false);
     options.quantize_output_tensor = optional_bool(raw, "quantizeOutputTensor", true);
     options.pure                   = optional_bool(raw, "pure", false);

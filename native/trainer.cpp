@@ -10,6 +10,7 @@
 #include "ggml-opt.h"
 #include "llama.h"
 
+#include "js-options.h"
 #include "log-capture.h"
 #include "task-thread.h"
 
@@ -258,25 +259,6 @@ std::vector<int32_t> int32_array(const Napi::Object & object, const char * key, 
     return std::vector<int32_t>(array.Data(), array.Data() + array.ElementLength());
 }
 
-std::string string_option(const Napi::Object & object, const char * key) {
-    Napi::Value value = object.Get(key);
-    if (!value.IsString()) {
-        throw make_coded_error(object.Env(), "E_INVALID_OPTION", std::string("trainer: ") + key + " must be a string");
-    }
-    return value.As<Napi::String>().Utf8Value();
-}
-
-double number_option(const Napi::Object & object, const char * key, double fallback) {
-    Napi::Value value = object.Get(key);
-    if (value.IsUndefined()) {
-        return fallback;
-    }
-    if (!value.IsNumber()) {
-        throw make_coded_error(object.Env(), "E_INVALID_OPTION", std::string("trainer: ") + key + " must be a number");
-    }
-    return value.As<Napi::Number>().DoubleValue();
-}
-
 Napi::Object object_argument(const Napi::CallbackInfo & info, size_t index, const char * what) {
     if (info.Length() <= index || !info[index].IsObject()) {
         throw make_coded_error(info.Env(), "E_INVALID_OPTION", std::string("trainer: expected ") + what);
@@ -330,15 +312,15 @@ Napi::Object make_trainer_object(Napi::Env env, std::shared_ptr<TaskThread> thre
         input->positions = int32_array(raw, "positions", false);
         input->seq_ids   = int32_array(raw, "seqIds", false);
         input->train     = raw.Get("train").ToBoolean().Value();
-        input->optimizer.learning_rate = (float) number_option(raw, "learningRate", 0.0);
-        input->optimizer.beta1         = (float) number_option(raw, "beta1", 0.9);
-        input->optimizer.beta2         = (float) number_option(raw, "beta2", 0.999);
-        input->optimizer.eps           = (float) number_option(raw, "eps", 1e-8);
-        input->optimizer.weight_decay  = (float) number_option(raw, "weightDecay", 0.0);
+        input->optimizer.learning_rate = (float) optional_number(raw, "trainer", "learningRate", 0.0);
+        input->optimizer.beta1         = (float) optional_number(raw, "trainer", "beta1", 0.9);
+        input->optimizer.beta2         = (float) optional_number(raw, "trainer", "beta2", 0.999);
+        input->optimizer.eps           = (float) optional_number(raw, "trainer", "eps", 1e-8);
+        input->optimizer.weight_decay  = (float) optional_number(raw, "trainer", "weightDecay", 0.0);
         Napi::Value restore = raw.Get("restoreOptimizer");
         if (restore.IsObject()) {
             Napi::Object restore_object = restore.As<Napi::Object>();
-            input->restore_iter = (int64_t) number_option(restore_object, "iter", 0);
+            input->restore_iter = (int64_t) optional_number(restore_object, "trainer", "iter", 0);
             Napi::Value moments = restore_object.Get("moments");
             if (!moments.IsArray()) {
                 throw make_coded_error(info.Env(), "E_INVALID_OPTION", "trainer.step: restoreOptimizer.moments must be an array");
@@ -354,7 +336,7 @@ Napi::Object make_trainer_object(Napi::Env env, std::shared_ptr<TaskThread> thre
                 }
                 Napi::Float32Array m_array = m.As<Napi::Float32Array>();
                 Napi::Float32Array v_array = v.As<Napi::Float32Array>();
-                input->restore_moments[string_option(entry, "name")] = {
+                input->restore_moments[required_string(entry, "trainer", "name")] = {
                     std::vector<float>(m_array.Data(), m_array.Data() + m_array.ElementLength()),
                     std::vector<float>(v_array.Data(), v_array.Data() + v_array.ElementLength())};
             }
@@ -451,12 +433,12 @@ Napi::Value create_trainer(const Napi::CallbackInfo & info, JobRegistry & jobs) 
     Napi::Env env = info.Env();
     Napi::Object raw = object_argument(info, 0, "an options object");
     auto state = std::make_shared<TrainingState>();
-    state->options.model_path    = string_option(raw, "modelPath");
-    state->options.adapter_path  = string_option(raw, "adapterPath");
-    state->options.n_ctx         = (int32_t) number_option(raw, "contextLength", 256);
-    state->options.n_seq_max     = (int32_t) number_option(raw, "maxSequencesPerWindow", 1);
-    state->options.threads       = (int32_t) number_option(raw, "threads", 1);
-    state->options.opt_period    = (int32_t) number_option(raw, "windowsPerOptimizerStep", 1);
+    state->options.model_path    = required_string(raw, "trainer", "modelPath");
+    state->options.adapter_path  = required_string(raw, "trainer", "adapterPath");
+    state->options.n_ctx         = (int32_t) optional_number(raw, "trainer", "contextLength", 256);
+    state->options.n_seq_max     = (int32_t) optional_number(raw, "trainer", "maxSequencesPerWindow", 1);
+    state->options.threads       = (int32_t) optional_number(raw, "trainer", "threads", 1);
+    state->options.opt_period    = (int32_t) optional_number(raw, "trainer", "windowsPerOptimizerStep", 1);
     state->options.attn_kv_cache = raw.Get("attentionThroughKvCache").ToBoolean().Value();
     state->options.all_weights   = raw.Get("fullFineTune").ToBoolean().Value();
 

@@ -3,7 +3,16 @@
 // and end with the assistant (a trailing user turn has no response to learn; templates such as
 // Mistral's reject anything but strict alternation).
 import type { ChatConversation, ChatTurn, RecordSource } from "../conversation.js";
-import { InvalidRecord } from "../record-fields.js";
+import type { DatasetFieldNames } from "../dataset-columns.js";
+import {
+  describeValue,
+  fieldLabel,
+  fieldValue,
+  InvalidRecord,
+  isDatasetRecord,
+  optionalNonBlankString,
+  type DatasetRecord,
+} from "../record-fields.js";
 
 export interface MappedMessage {
   role: "system" | "user" | "assistant";
@@ -45,4 +54,31 @@ export function assembleChatConversation(
     throw new InvalidRecord("the conversation ends with a user turn; the last turn must be the assistant's");
   }
   return system === undefined ? { source, turns } : { source, system, turns };
+}
+
+/**
+ * A chat record whose `listField` holds message objects: checks the list and each item's shape,
+ * maps each item with `mapItem` (which names its own fields' problems), adds the optional `system`
+ * field and assembles the conversation.
+ */
+export function chatRecordToConversation(
+  record: DatasetRecord,
+  names: DatasetFieldNames,
+  source: RecordSource,
+  listField: "messages" | "conversations",
+  mapItem: (item: DatasetRecord, itemLabel: string) => MappedMessage,
+): ChatConversation {
+  const label = fieldLabel(names, listField);
+  const list = fieldValue(record, names, listField);
+  if (list === undefined) throw new InvalidRecord(`missing ${label}`);
+  if (!Array.isArray(list)) throw new InvalidRecord(`${label} must be an array of messages, got ${describeValue(list)}`);
+  if (list.length === 0) throw new InvalidRecord(`${label} is empty`);
+  const messages = list.map((item: unknown, index): MappedMessage => {
+    const itemLabel = `${label}[${index}]`;
+    if (!isDatasetRecord(item)) throw new InvalidRecord(`${itemLabel} must be an object, got ${describeValue(item)}`);
+    return mapItem(item, itemLabel);
+  });
+  const systemLabel = fieldLabel(names, "system");
+  const system = optionalNonBlankString(fieldValue(record, names, "system"), systemLabel);
+  return assembleChatConversation(messages, { value: system, label: systemLabel }, source);
 }

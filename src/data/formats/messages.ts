@@ -3,14 +3,10 @@ import type { DatasetFieldNames } from "../dataset-columns.js";
 import type { RecordFormat } from "../record-format.js";
 import {
   describeValue,
-  fieldLabel,
-  fieldValue,
   InvalidRecord,
-  isDatasetRecord,
-  optionalNonBlankString,
   type DatasetRecord,
 } from "../record-fields.js";
-import { assembleChatConversation, type MappedMessage } from "./chat-turns.js";
+import { chatRecordToConversation, type MappedMessage } from "./chat-turns.js";
 
 const ROLES: readonly string[] = ["system", "user", "assistant"];
 
@@ -19,14 +15,7 @@ export const messagesFormat: RecordFormat = {
   name: "messages",
   markerRoles: ["messages"],
   toConversation(record: DatasetRecord, names: DatasetFieldNames, source: RecordSource): ChatConversation {
-    const label = fieldLabel(names, "messages");
-    const list = fieldValue(record, names, "messages");
-    if (list === undefined) throw new InvalidRecord(`missing ${label}`);
-    if (!Array.isArray(list)) throw new InvalidRecord(`${label} must be an array of messages, got ${describeValue(list)}`);
-    if (list.length === 0) throw new InvalidRecord(`${label} is empty`);
-    const messages = list.map((item: unknown, index): MappedMessage => {
-      const itemLabel = `${label}[${index}]`;
-      if (!isDatasetRecord(item)) throw new InvalidRecord(`${itemLabel} must be an object, got ${describeValue(item)}`);
+    return chatRecordToConversation(record, names, source, "messages", (item, itemLabel) => {
       const role = item.role;
       if (role === undefined) throw new InvalidRecord(`missing ${itemLabel}.role`);
       if (typeof role !== "string" || !ROLES.includes(role)) {
@@ -41,8 +30,5 @@ export const messagesFormat: RecordFormat = {
       if (typeof content !== "string") throw new InvalidRecord(`${itemLabel}.content must be a string, got ${describeValue(content)}`);
       return { role: role as MappedMessage["role"], content, label: itemLabel };
     });
-    const systemLabel = fieldLabel(names, "system");
-    const system = optionalNonBlankString(fieldValue(record, names, "system"), systemLabel);
-    return assembleChatConversation(messages, { value: system, label: systemLabel }, source);
   },
 };

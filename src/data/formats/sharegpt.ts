@@ -3,14 +3,10 @@ import type { DatasetFieldNames } from "../dataset-columns.js";
 import type { RecordFormat } from "../record-format.js";
 import {
   describeValue,
-  fieldLabel,
-  fieldValue,
   InvalidRecord,
-  isDatasetRecord,
-  optionalNonBlankString,
   type DatasetRecord,
 } from "../record-fields.js";
-import { assembleChatConversation, type MappedMessage } from "./chat-turns.js";
+import { chatRecordToConversation, type MappedMessage } from "./chat-turns.js";
 
 /**
  * ShareGPT speaker names, mapped as LLaMA-Factory's SharegptDatasetConverter maps its default
@@ -31,14 +27,7 @@ export const sharegptFormat: RecordFormat = {
   name: "sharegpt",
   markerRoles: ["conversations"],
   toConversation(record: DatasetRecord, names: DatasetFieldNames, source: RecordSource): ChatConversation {
-    const label = fieldLabel(names, "conversations");
-    const list = fieldValue(record, names, "conversations");
-    if (list === undefined) throw new InvalidRecord(`missing ${label}`);
-    if (!Array.isArray(list)) throw new InvalidRecord(`${label} must be an array of messages, got ${describeValue(list)}`);
-    if (list.length === 0) throw new InvalidRecord(`${label} is empty`);
-    const messages = list.map((item: unknown, index): MappedMessage => {
-      const itemLabel = `${label}[${index}]`;
-      if (!isDatasetRecord(item)) throw new InvalidRecord(`${itemLabel} must be an object, got ${describeValue(item)}`);
+    return chatRecordToConversation(record, names, source, "conversations", (item, itemLabel) => {
       const from = item.from;
       if (from === undefined) throw new InvalidRecord(`missing ${itemLabel}.from`);
       const role = typeof from === "string" && Object.hasOwn(ROLE_BY_SPEAKER, from) ? ROLE_BY_SPEAKER[from] : undefined;
@@ -53,8 +42,5 @@ export const sharegptFormat: RecordFormat = {
       if (typeof value !== "string") throw new InvalidRecord(`${itemLabel}.value must be a string, got ${describeValue(value)}`);
       return { role, content: value, label: itemLabel };
     });
-    const systemLabel = fieldLabel(names, "system");
-    const system = optionalNonBlankString(fieldValue(record, names, "system"), systemLabel);
-    return assembleChatConversation(messages, { value: system, label: systemLabel }, source);
   },
 };
