@@ -24,6 +24,10 @@ export type LoraGgufErrorCode =
   | "E_OOM_ESTIMATE"
   /** The model stores weights in a type the trainer cannot differentiate through (bf16 on CPU). */
   | "E_UNSUPPORTED_TYPE"
+  /** A checkpoint tensor's dtype cannot be converted (F32, F16 and BF16 can). */
+  | "E_UNSUPPORTED_DTYPE"
+  /** A Hugging Face checkpoint directory is incomplete or inconsistent (config.json, index, shapes). */
+  | "E_BAD_CHECKPOINT_DIR"
   /** The model's architecture is not one the trainer supports yet. */
   | "E_UNSUPPORTED_ARCH"
   /** The output path exists and `force` was not set. */
@@ -39,7 +43,18 @@ export type LoraGgufErrorCode =
   /** A training data file cannot be used: a bad record (named by file:line), mixed formats, unreadable CSV/JSON, or no usable record. */
   | "E_BAD_DATASET"
   /** A chat template does not parse, fails while rendering, or renders in a way the assistant spans cannot be located in. */
-  | "E_CHAT_TEMPLATE";
+  | "E_CHAT_TEMPLATE"
+  /** A safetensors file is not one: a bad header length, unparsable or invalid header JSON, an unknown dtype, tensor offsets that overlap or run past the end (truncated), or a sharded index naming a tensor its shard lacks. */
+  | "E_BAD_SAFETENSORS"
+  /**
+   * A checkpoint's BPE pre-tokenizer is not one llama.cpp knows (its probe hash is not in llama.cpp's
+   * table); name it with the `preTokenizer` option (`--pre-tokenizer`) if you know which it matches.
+   */
+  | "E_UNKNOWN_PRE_TOKENIZER"
+  /** A checkpoint's tokenizer is of a kind the converter does not handle (SentencePiece tokenizer.model, Unigram, WordPiece, BPE without byte-level encoding). */
+  | "E_UNSUPPORTED_TOKENIZER"
+  /** tokenizer.json or a file beside it is malformed, or contradicts config.json (token ids past vocab_size, ...). */
+  | "E_BAD_TOKENIZER";
 
 export class LoraGgufError extends Error {
   readonly code: LoraGgufErrorCode;

@@ -1,0 +1,353 @@
+// A float64 forward pass of Hugging Face transformers' LlamaForCausalLM, MistralForCausalLM,
+// Qwen2ForCausalLM and Qwen3ForCausalLM, written from the transformers modelling code (4.51), read
+// straight from a checkpoint's config.json and safetensors. It is the independent reference that
+// converted GGUFs are checked against, so it shares nothing with the converter beyond the
+// safetensors reader: no name tables, no tensor transforms, no llama.cpp conventions.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { openCheckpointTensors, readTensorAsFloat32, type CheckpointTensor } from "../../src/convert/safetensors.js";
+
+export type HfReferenceArchitecture = "llama" | "mistral" | "qwen2" | "qwen3";
+
+const ARCHITECTURE_BY_CLASS: Record<string, HfReferenceArchitecture> = {
+  LlamaForCausalLM: "llama",
+  MistralForCausalLM: "mistral",
+  Qwen2ForCausalLM: "qwen2",
+  Qwen3ForCausalLM: "qwen3",
+};
+
+export interface HfReferenceConfig {
+  architecture: HfReferenceArchitecture;
+  hiddenSize: number;
+  intermediateSize: number;
+  nLayer: number;
+  nHead: number;
+  nKvHead: number;
+  headDim: number;
+  vocabSize: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  ropeScaling: { factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositionEmbeddings: number } | undefined;
+  tieWordEmbeddings: boolean;
+  /** Biases on q_proj, k_proj, v_proj (Qwen2 always; Llama and Qwen3 when attention_bias). */
+  qkvBias: boolean;
+  /** Bias on o_proj (Llama and Qwen3 when attention_bias). */
+  outputBias: boolean;
+  /** Biases on the MLP projections (Llama when mlp_bias). */
+  mlpBias: boolean;
+  /** Sequences longer than this would need sliding-window attention, which is not implemented. */
+  maxSequenceWithoutWindow: number;
+}
+
+export interface HfReferenceModel {
+  config: HfReferenceConfig;
+  /** Logits at every position (row i: the prediction after tokens[0..i]). */
+  logits(tokens: readonly number[]): Float64Array[];
+  /** Softmax of the logits at the last position. */
+  nextTokenProbabilities(tokens: readonly number[]): Float64Array;
+}
+
+/** Loads config.json and every weight of a checkpoint directory (tiny models: all held as float64). */
+export async function loadHfReferenceModel(dir: string): Promise<HfReferenceModel> {
+  const rawConfig = JSON.parse(await readFile(path.join(dir, "config.json"), "utf8")) as Record<string, unknown>;
+  const config = referenceConfig(rawConfig);
+  const weights = await loadWeights(await openCheckpointTensors(dir), config);
+  return {
+    config,
+    logits: (tokens) => forward(config, weights, tokens),
+    nextTokenProbabilities: (tokens) => {
+      const all = forward(config, weights, tokens);
+      return softmax(all[all.length - 1]);
+    },
+  };
+}
+
+/** Next-token probabilities after `tokens`, as the Hugging Face model computes them (in float64). */
+export async function hfReferenceNextTokenProbabilities(dir: string, tokens: readonly number[]): Promise<Float64Array> {
+  return (await loadHfReferenceModel(dir)).nextTokenProbabilities(tokens);
+}
+
+function referenceConfig(raw: Record<string, unknown>): HfReferenceConfig {
+  const architectureClass = (raw.architectures as string[] | undefined)?.[0] ?? "";
+  const architecture = ARCHITECTURE_BY_CLASS[architectureClass];
+  if (architecture === undefined) throw new Error(`reference forward: unsupported architectures ${JSON.stringify(raw.architectures)}`);
+  const integer = (key: string, fallback?: number): number => {
+    const value = raw[key] ?? fallback;
+    if (!Number.isSafeInteger(value) || (value as number) <= 0) throw new Error(`reference forward: config ${key} must be a positive integer, got ${String(value)}`);
+    return value as number;
+  };
+  const hiddenSize = integer("hidden_size");
+  const nHead = integer("num_attention_heads");
+  if ((raw.hidden_act ?? "silu") !== "silu") throw new Error(`reference forward: hidden_act ${String(raw.hidden_act)} is not implemented`);
+
+  // LlamaRotaryEmbedding reads config.rope_scaling["rope_type"] (or the legacy "type").
+  const scaling = raw.rope_scaling as Record<string, unknown> | null | undefined;
+  const ropeType = scaling?.rope_type ?? scaling?.type ?? "default";
+  if (ropeType !== "default" && ropeType !== "llama3") throw new Error(`reference forward: rope_type ${String(ropeType)} is not implemented`);
+  const ropeScaling =
+    ropeType === "llama3"
+      ? {
+          factor: scaling!.factor as number,
+          lowFreqFactor: scaling!.low_freq_factor as number,
+          highFreqFactor: scaling!.high_freq_factor as number,
+          originalMaxPositionEmbeddings: scaling!.original_max_position_embeddings as number,
+        }
+      : undefined;
+
+  // Mistral attends within config.sliding_window; Qwen2/3 only when use_sliding_window is set.
+  let maxSequenceWithoutWindow = Number.POSITIVE_INFINITY;
+  if (architecture === "mistral" && typeof raw.sliding_window === "number") maxSequenceWithoutWindow = raw.sliding_window;
+  if ((architecture === "qwen2" || architecture === "qwen3") && raw.use_sliding_window === true) {
+    throw new Error("reference forward: use_sliding_window is not implemented");
+  }
+
+  const attentionBias = raw.attention_bias === true;
+  return {
+    architecture,
+    hiddenSize,
+    intermediateSize: integer("intermediate_size"),
+    nLayer: integer("num_hidden_layers"),
+    nHead,
+    nKvHead: integer("num_key_value_heads", nHead),
+    // `getattr(config, "head_dim", None) or hidden_size // num_attention_heads`
+    headDim: (raw.head_dim as number | null | undefined) || Math.floor(hiddenSize / nHead),
+    vocabSize: integer("vocab_size"),
+    rmsNormEps: raw.rms_norm_eps as number,
+    ropeTheta: (raw.rope_theta as number | undefined) ?? 10000,
+    ropeScaling,
+    // The model classes default tie_word_embeddings to False.
+    tieWordEmbeddings: raw.tie_word_embeddings === true,
+    qkvBias: architecture === "qwen2" || (attentionBias && architecture !== "mistral"),
+    outputBias: attentionBias && (architecture === "llama" || architecture === "qwen3"),
+    mlpBias: architecture === "llama" && raw.mlp_bias === true,
+    maxSequenceWithoutWindow,
+  };
+}
+
+interface LayerWeights {
+  inputNorm: Float64Array;
+  q: Float64Array;
+  k: Float64Array;
+  v: Float64Array;
+  o: Float64Array;
+  qBias?: Float64Array;
+  kBias?: Float64Array;
+  vBias?: Float64Array;
+  oBias?: Float64Array;
+  qNorm?: Float64Array;
+  kNorm?: Float64Array;
+  postAttentionNorm: Float64Array;
+  gate: Float64Array;
+  up: Float64Array;
+  down: Float64Array;
+  gateBias?: Float64Array;
+  upBias?: Float64Array;
+  downBias?: Float64Array;
+}
+
+interface ModelWeights {
+  embedding: Float64Array;
+  layers: LayerWeights[];
+  finalNorm: Float64Array;
+  lmHead: Float64Array;
+}
+
+async function loadWeights(tensors: Map<string, CheckpointTensor>, config: HfReferenceConfig): Promise<ModelWeights> {
+  const { hiddenSize: hidden, intermediateSize: inter, headDim, vocabSize } = config;
+  const qSize = config.nHead * headDim;
+  const kvSize = config.nKvHead * headDim;
+  const load = async (name: string, shape: number[]): Promise<Float64Array> => {
+    const entry = tensors.get(name);
+    if (entry === undefined) throw new Error(`reference forward: the checkpoint has no ${name}`);
+    if (entry.info.shape.join(",") !== shape.join(",")) {
+      throw new Error(`reference forward: ${name} has shape [${entry.info.shape}] but the config implies [${shape}]`);
+    }
+    return Float64Array.from(await readTensorAsFloat32(entry));
+  };
+  const optional = (present: boolean, name: string, shape: number[]) => (present ? load(name, shape) : Promise.resolve(undefined));
+
+  const layers: LayerWeights[] = [];
+  for (let layer = 0; layer < config.nLayer; layer++) {
+    const prefix = `model.layers.${layer}`;
+    const attention = `${prefix}.self_attn`;
+    const qkNorm = config.architecture === "qwen3";
+    layers.push({
+      inputNorm: await load(`${prefix}.input_layernorm.weight`, [hidden]),
+      q: await load(`${attention}.q_proj.weight`, [qSize, hidden]),
+      k: await load(`${attention}.k_proj.weight`, [kvSize, hidden]),
+      v: await load(`${attention}.v_proj.weight`, [kvSize, hidden]),
+      o: await load(`${attention}.o_proj.weight`, [hidden, qSize]),
+      qBias: await optional(config.qkvBias, `${attention}.q_proj.bias`, [qSize]),
+      kBias: await optional(config.qkvBias, `${attention}.k_proj.bias`, [kvSize]),
+      vBias: await optional(config.qkvBias, `${attention}.v_proj.bias`, [kvSize]),
+      oBias: await optional(config.outputBias, `${attention}.o_proj.bias`, [hidden]),
+      qNorm: await optional(qkNorm, `${attention}.q_norm.weight`, [headDim]),
+      kNorm: await optional(qkNorm, `${attention}.k_norm.weight`, [headDim]),
+      postAttentionNorm: await load(`${prefix}.post_attention_layernorm.weight`, [hidden]),
+      gate: await load(`${prefix}.mlp.gate_proj.weight`, [inter, hidden]),
+      up: await load(`${prefix}.mlp.up_proj.weight`, [inter, hidden]),
+      down: await load(`${prefix}.mlp.down_proj.weight`, [hidden, inter]),
+      gateBias: await optional(config.mlpBias, `${prefix}.mlp.gate_proj.bias`, [inter]),
+      upBias: await optional(config.mlpBias, `${prefix}.mlp.up_proj.bias`, [inter]),
+      downBias: await optional(config.mlpBias, `${prefix}.mlp.down_proj.bias`, [hidden]),
+    });
+  }
+  const embedding = await load("model.embed_tokens.weight", [vocabSize, hidden]);
+  return {
+    embedding,
+    layers,
+    finalNorm: await load("model.norm.weight", [hidden]),
+    lmHead: config.tieWordEmbeddings ? embedding : await load("lm_head.weight", [vocabSize, hidden]),
+  };
+}
+
+/**
+ * RoPE inverse frequencies: theta^(-2i/d) for i < d/2 (`_compute_default_rope_parameters`), with
+ * `_compute_llama3_parameters`'s rewrite when rope_scaling is llama3: wavelengths above
+ * original_max / low_freq_factor are divided by factor, those below original_max / high_freq_factor
+ * kept, and those between interpolated smoothly.
+ */
+export function hfRotaryInverseFrequencies(config: Pick<HfReferenceConfig, "headDim" | "ropeTheta" | "ropeScaling">): Float64Array {
+  const half = config.headDim / 2;
+  const frequencies = new Float64Array(half);
+  for (let index = 0; index < half; index++) {
+    frequencies[index] = 1 / config.ropeTheta ** ((2 * index) / config.headDim);
+  }
+  const scaling = config.ropeScaling;
+  if (scaling === undefined) return frequencies;
+  const lowFreqWavelength = scaling.originalMaxPositionEmbeddings / scaling.lowFreqFactor;
+  const highFreqWavelength = scaling.originalMaxPositionEmbeddings / scaling.highFreqFactor;
+  for (let index = 0; index < half; index++) {
+    const frequency = frequencies[index];
+    const wavelength = (2 * Math.PI) / frequency;
+    if (wavelength > lowFreqWavelength) {
+      frequencies[index] = frequency / scaling.factor;
+    } else if (wavelength >= highFreqWavelength) {
+      const smooth = (scaling.originalMaxPositionEmbeddings / wavelength - scaling.lowFreqFactor) / (scaling.highFreqFactor - scaling.lowFreqFactor);
+      frequencies[index] = ((1 - smooth) * frequency) / scaling.factor + smooth * frequency;
+    }
+  }
+  return frequencies;
+}
+
+function forward(config: HfReferenceConfig, weights: ModelWeights, tokens: readonly number[]): Float64Array[] {
+  const { hiddenSize: hidden, headDim, nHead, nKvHead } = config;
+  if (tokens.length === 0) throw new Error("reference forward: no tokens");
+  if (tokens.length > config.maxSequenceWithoutWindow) throw new Error("reference forward: the sequence is longer than the sliding window");
+  for (const token of tokens) {
+    if (!Number.isInteger(token) || token < 0 || token >= config.vocabSize) throw new Error(`reference forward: token ${token} is not in the vocabulary`);
+  }
+  const inverseFrequencies = hfRotaryInverseFrequencies(config);
+  const scale = 1 / Math.sqrt(headDim);
+  // repeat_kv: query head h reads key/value head floor(h / (nHead / nKvHead)).
+  const queriesPerKv = nHead / nKvHead;
+
+  let states: Float64Array[] = tokens.map((token) => weights.embedding.slice(token * hidden, (token + 1) * hidden));
+  for (const layer of weights.layers) {
+    const queries: Float64Array[] = [];
+    const keys: Float64Array[] = [];
+    const values: Float64Array[] = [];
+    for (const [position, state] of states.entries()) {
+      const normed = rmsNorm(state, layer.inputNorm, config.rmsNormEps);
+      const query = linear(layer.q, layer.qBias, normed);
+      const key = linear(layer.k, layer.kBias, normed);
+      for (const [vector, heads, norm] of [[query, nHead, layer.qNorm], [key, nKvHead, layer.kNorm]] as const) {
+        for (let head = 0; head < heads; head++) {
+          const slice = vector.subarray(head * headDim, (head + 1) * headDim);
+          // Qwen3 normalises each head of q and k before the rotation.
+          if (norm !== undefined) slice.set(rmsNorm(slice, norm, config.rmsNormEps));
+          rotateHalf(slice, position, inverseFrequencies);
+        }
+      }
+      queries.push(query);
+      keys.push(key);
+      values.push(linear(layer.v, layer.vBias, normed));
+    }
+
+    states = states.map((state, position) => {
+      const attended = new Float64Array(nHead * headDim);
+      for (let head = 0; head < nHead; head++) {
+        const kvHead = Math.floor(head / queriesPerKv);
+        const query = queries[position].subarray(head * headDim, (head + 1) * headDim);
+        // Causal mask: position attends to 0..position.
+        const scores = new Float64Array(position + 1);
+        for (let source = 0; source <= position; source++) {
+          scores[source] = dot(query, keys[source].subarray(kvHead * headDim, (kvHead + 1) * headDim)) * scale;
+        }
+        const weightsBySource = softmax(scores);
+        for (let source = 0; source <= position; source++) {
+          const value = values[source].subarray(kvHead * headDim, (kvHead + 1) * headDim);
+          for (let index = 0; index < headDim; index++) attended[head * headDim + index] += weightsBySource[source] * value[index];
+        }
+      }
+      const afterAttention = add(state, linear(layer.o, layer.oBias, attended));
+      const normed = rmsNorm(afterAttention, layer.postAttentionNorm, config.rmsNormEps);
+      const gate = linear(layer.gate, layer.gateBias, normed);
+      const up = linear(layer.up, layer.upBias, normed);
+      const activated = gate.map((value, index) => silu(value) * up[index]);
+      return add(afterAttention, linear(layer.down, layer.downBias, activated));
+    });
+  }
+  return states.map((state) => linear(weights.lmHead, undefined, rmsNorm(state, weights.finalNorm, config.rmsNormEps)));
+}
+
+/** LlamaRMSNorm: x / sqrt(mean(x²) + eps) * weight. */
+function rmsNorm(values: Float64Array, weight: Float64Array, eps: number): Float64Array {
+  let sumOfSquares = 0;
+  for (const value of values) sumOfSquares += value * value;
+  const inverseRms = 1 / Math.sqrt(sumOfSquares / values.length + eps);
+  return values.map((value, index) => value * inverseRms * weight[index]);
+}
+
+/**
+ * apply_rotary_pos_emb with HF's rotate_half: the head is split into halves, element i paired with
+ * element i + d/2 (not llama.cpp's adjacent pairs), both rotated by position * inverseFrequencies[i].
+ */
+function rotateHalf(head: Float64Array, position: number, inverseFrequencies: Float64Array): void {
+  const half = head.length / 2;
+  for (let index = 0; index < half; index++) {
+    const angle = position * inverseFrequencies[index];
+    const cos = Math.cos(angle);
+    const sin = Math.sin(angle);
+    const first = head[index];
+    const second = head[index + half];
+    head[index] = first * cos - second * sin;
+    head[index + half] = second * cos + first * sin;
+  }
+}
+
+/** nn.Linear: y = W x + b with W stored [out, in] row-major. */
+function linear(weight: Float64Array, bias: Float64Array | undefined, input: Float64Array): Float64Array {
+  const outputs = weight.length / input.length;
+  const result = new Float64Array(outputs);
+  for (let row = 0; row < outputs; row++) {
+    let sum = bias?.[row] ?? 0;
+    const offset = row * input.length;
+    for (let column = 0; column < input.length; column++) sum += weight[offset + column] * input[column];
+    result[row] = sum;
+  }
+  return result;
+}
+
+function silu(value: number): number {
+  return value / (1 + Math.exp(-value));
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let sum = 0;
+  for (let index = 0; index < a.length; index++) sum += a[index] * b[index];
+  return sum;
+}
+
+function add(a: Float64Array, b: Float64Array): Float64Array {
+  return a.map((value, index) => value + b[index]);
+}
+
+function softmax(logits: Float64Array): Float64Array {
+  let max = Number.NEGATIVE_INFINITY;
+  for (const value of logits) max = Math.max(max, value);
+  const exps = logits.map((value) => Math.exp(value - max));
+  let sum = 0;
+  for (const value of exps) sum += value;
+  return exps.map((value) => value / sum);
+}
