@@ -4,6 +4,7 @@ import { Command, CommanderError } from "commander";
 import { versionInfo } from "../version.js";
 import { registerInspectCommand } from "./inspect.js";
 import { EXIT_USAGE } from "./output.js";
+import { registerConvertCommand } from "./convert.js";
 import { registerQuantizeCommand } from "./quantize.js";
 import { registerQuickstartCommand } from "./quickstart.js";
 import { registerTrainCommand } from "./train.js";
@@ -15,6 +16,7 @@ const program = new Command("lora-gguf")
   .exitOverride();
 
 registerQuickstartCommand(program);
+registerConvertCommand(program);
 registerQuantizeCommand(program);
 registerInspectCommand(program);
 registerTrainCommand(program);

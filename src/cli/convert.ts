@@ -1,0 +1,56 @@
+import type { Command } from "commander";
+
+import { convert } from "../convert/convert.js";
+import { convertOutTypes, type ConvertOutType } from "../convert/tensor-encoding.js";
+import { formatBytes, printJson, runAction } from "./output.js";
+import { abortOnInterrupt, createProgressBar } from "./progress.js";
+
+interface ConvertFlags {
+  output?: string;
+  outtype: string;
+  preTokenizer?: string;
+  force?: boolean;
+  json?: boolean;
+}
+
+export function registerConvertCommand(program: Command): void {
+  program
+    .command("convert")
+    .description("convert a Hugging Face safetensors checkpoint (llama, mistral, qwen2, qwen3) to GGUF, without Python")
+    .argument("<dir>", "checkpoint directory: config.json, *.safetensors, tokenizer.json")
+    .option("-o, --output <file>", "GGUF to write (default: <dir>/<name>-<outtype>.gguf)")
+    .option("--outtype <type>", `matrix type: ${convertOutTypes.join(", ")} (auto keeps the checkpoint's)`, "auto")
+    .option("--pre-tokenizer <name>", "llama.cpp pre-tokenizer name, for a tokenizer llama.cpp does not recognise")
+    .option("-f, --force", "overwrite an existing output")
+    .option("--json", "print the result as JSON")
+    .action((dir: string, flags: ConvertFlags, command: Command) =>
+      runAction(async () => {
+        if (!(convertOutTypes as readonly string[]).includes(flags.outtype)) {
+          command.error(`error: --outtype must be one of ${convertOutTypes.join(", ")}, got "${flags.outtype}"`, { exitCode: 2 });
+        }
+        const output = flags.output ?? `${dir.replace(/\/+$/, "")}/${dir.replace(/\/+$/, "").split("/").at(-1)}-${flags.outtype}.gguf`;
+        const bar = createProgressBar("convert", !flags.json);
+        const interrupt = abortOnInterrupt();
+        try {
+          const result = await convert(dir, output, {
+            outType: flags.outtype as ConvertOutType,
+            preTokenizer: flags.preTokenizer,
+            force: flags.force === true,
+            signal: interrupt.signal,
+            onProgress: (progress) => bar.update(progress.tensorsDone, progress.tensorsTotal, progress.tensorName),
+          });
+          bar.stop();
+          if (flags.json) printJson(result);
+          else {
+            process.stdout.write(
+              `wrote ${result.output}: ${result.architecture}, ${result.tensorCount} tensors, ${formatBytes(result.outputBytes)}, ` +
+                `pre-tokenizer ${result.preTokenizer}, in ${result.seconds.toFixed(2)} s\n`,
+            );
+          }
+        } finally {
+          bar.stop();
+          interrupt.dispose();
+        }
+      }),
+    );
+}

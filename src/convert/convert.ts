@@ -1,0 +1,191 @@
+import { stat } from "node:fs/promises";
+import path from "node:path";
+
+import { LoraGgufError } from "../errors.js";
+import { GgmlType, GgufWriter, stringEntry, uint32Entry, type GgufMetadataEntry } from "../gguf/index.js";
+import {
+  optionalBoolean, optionalFunction, optionalSignal, rejectUnknownOptions, requireOptionsObject, requireString,
+} from "../validate.js";
+import { findConvertArchitecture, readHfConfig, type ConvertArchitecture, type HfConfig } from "./arch/index.js";
+import { openCheckpointTensors, readTensorBytes, type CheckpointTensor } from "./safetensors.js";
+import {
+  convertOutTypes, decodeToFloat32, encodeFromFloat32, fileTypeOf, isSameEncoding, outputTensorType, type ConvertOutType,
+} from "./tensor-encoding.js";
+import { convertHfTokenizer } from "./tokenizer/index.js";
+
+export interface ConvertProgress {
+  tensorsDone: number;
+  tensorsTotal: number;
+  tensorName: string;
+  bytesWritten: number;
+}
+
+export interface ConvertOptions {
+  /** Matrix type: "auto" (the checkpoint's), f32, f16, bf16 or q8_0. Default "auto". Vectors are always f32. */
+  outType?: ConvertOutType;
+  /** llama.cpp pre-tokenizer name, when the checkpoint's tokenizer is not one llama.cpp recognises. */
+  preTokenizer?: string;
+  /** Overwrite an existing output. Default false. */
+  force?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (progress: ConvertProgress) => void;
+}
+
+export interface ConvertResult {
+  output: string;
+  architecture: string;
+  tensorCount: number;
+  outputBytes: number;
+  preTokenizer: string;
+  seconds: number;
+}
+
+interface PlannedTensor {
+  ggufName: string;
+  source?: CheckpointTensor;
+  generated?: Float32Array;
+  /** GGUF ne order (PyTorch shape reversed). */
+  dims: number[];
+  type: number;
+}
+
+const knownOptions = ["outType", "preTokenizer", "force", "signal", "onProgress"] as const;
+
+/**
+ * A Hugging Face safetensors checkpoint to a GGUF model, tensor by tensor: each is read at its
+ * offset, converted and written before the next is read, so memory stays near one tensor whatever
+ * the model's size. Written to a temp file and renamed when complete.
+ */
+export async function convert(inputDir: string, output: string, options: ConvertOptions = {}): Promise<ConvertResult> {
+  const where = "convert";
+  requireString(where, "inputDir", inputDir);
+  requireString(where, "output", output);
+  const raw = requireOptionsObject(where, options);
+  rejectUnknownOptions(where, raw, knownOptions);
+  const outType = (raw.outType ?? "auto") as ConvertOutType;
+  if (!convertOutTypes.includes(outType)) {
+    throw new LoraGgufError("E_INVALID_OPTION", `${where}: outType must be one of ${convertOutTypes.join(", ")}, got ${String(raw.outType)}`);
+  }
+  const force = optionalBoolean(where, "force", raw.force) ?? false;
+  const signal = optionalSignal(where, raw.signal);
+  const onProgress = optionalFunction<(progress: ConvertProgress) => void>(where, "onProgress", raw.onProgress);
+  const preTokenizer = raw.preTokenizer === undefined ? undefined : requireString(where, "preTokenizer", raw.preTokenizer);
+  const started = performance.now();
+
+  const config = await readHfConfig(inputDir);
+  const architecture = findConvertArchitecture(config, where);
+  const tensors = await openCheckpointTensors(inputDir);
+  const plan = planTensors(architecture, config, tensors, outType);
+  const tokenizer = await convertHfTokenizer(inputDir, { preTokenizer });
+  if (tokenizer.vocabSize !== config.vocab_size) {
+    throw new LoraGgufError(
+      "E_BAD_CHECKPOINT_DIR",
+      `${where}: the tokenizer has ${tokenizer.vocabSize} tokens but config.json says vocab_size ${config.vocab_size}`,
+    );
+  }
+  await checkOutput(where, output, force);
+  signal?.throwIfAborted();
+
+  const metadata: GgufMetadataEntry[] = [
+    stringEntry("general.architecture", architecture.ggufArchitecture),
+    stringEntry("general.type", "model"),
+    stringEntry("general.name", path.basename(path.resolve(inputDir))),
+    ...architecture.hyperparameters(config),
+    uint32Entry("general.file_type", fileTypeOf(plan.filter((t) => t.dims.length > 1).map((t) => ({ type: t.type, elements: t.dims.reduce((a, b) => a * b, 1) })))),
+    ...(plan.some((t) => t.type === GgmlType.Q8_0) ? [uint32Entry("general.quantization_version", 2)] : []),
+    ...tokenizer.metadata,
+  ];
+  const writer = await GgufWriter.create(output, { metadata, tensors: plan.map(({ ggufName, dims, type }) => ({ name: ggufName, dims, type })) });
+  let bytesWritten = 0;
+  try {
+    for (const [index, tensor] of plan.entries()) {
+      signal?.throwIfAborted();
+      const data = await tensorData(tensor, architecture, config);
+      await writer.writeTensorData(tensor.ggufName, data);
+      bytesWritten += data.byteLength;
+      onProgress?.({ tensorsDone: index + 1, tensorsTotal: plan.length, tensorName: tensor.ggufName, bytesWritten });
+    }
+    await writer.finish();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+  return {
+    output: path.resolve(output),
+    architecture: architecture.ggufArchitecture,
+    tensorCount: plan.length,
+    outputBytes: (await stat(output)).size,
+    preTokenizer: tokenizer.preTokenizer,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+function planTensors(architecture: ConvertArchitecture, config: HfConfig, tensors: Map<string, CheckpointTensor>, outType: ConvertOutType): PlannedTensor[] {
+  const planned: PlannedTensor[] = [];
+  const unknown: string[] = [];
+  for (const [hfName, source] of tensors) {
+    const ggufName = architecture.tensorName(hfName);
+    if (ggufName === null) continue;
+    if (ggufName === undefined) {
+      unknown.push(hfName);
+      continue;
+    }
+    const dims = [...source.info.shape].reverse();
+    planned.push({ ggufName, source, dims, type: outputTensorType(source.info.dtype, dims, outType) });
+  }
+  if (unknown.length > 0) {
+    throw new LoraGgufError(
+      "E_BAD_CHECKPOINT_DIR",
+      `convert: ${unknown.length} tensor(s) that a ${config.architectures?.[0]} checkpoint should not have, e.g. ${unknown.slice(0, 3).join(", ")}`,
+    );
+  }
+  for (const generated of architecture.generatedTensors?.(config) ?? []) {
+    planned.push({ ggufName: generated.name, generated: generated.data, dims: generated.dims, type: GgmlType.F32 });
+  }
+  checkShapes(planned, config);
+  // llama.cpp does not care about order; gguf-py writes blocks in order, which makes files easy to read
+  return planned.sort((a, b) => tensorOrder(a.ggufName) - tensorOrder(b.ggufName) || a.ggufName.localeCompare(b.ggufName, "en", { numeric: true }));
+}
+
+function tensorOrder(name: string): number {
+  if (name.startsWith("token_embd")) return 0;
+  if (name.startsWith("rope_freqs")) return 1;
+  if (name.startsWith("blk.")) return 2;
+  return 3;
+}
+
+/** Shapes the config implies, checked before anything is written. */
+function checkShapes(planned: readonly PlannedTensor[], config: HfConfig): void {
+  const byName = new Map(planned.map((tensor) => [tensor.ggufName, tensor]));
+  const expect = (name: string, dims: number[]) => {
+    const tensor = byName.get(name);
+    if (!tensor) throw new LoraGgufError("E_BAD_CHECKPOINT_DIR", `convert: the checkpoint has no tensor for ${name}`);
+    if (tensor.dims.join("x") !== dims.join("x")) {
+      throw new LoraGgufError("E_BAD_CHECKPOINT_DIR", `convert: ${name} has shape ${[...tensor.dims].reverse().join("x")}, config.json implies ${[...dims].reverse().join("x")}`);
+    }
+  };
+  expect("token_embd.weight", [config.hidden_size, config.vocab_size]);
+  for (let layer = 0; layer < config.num_hidden_layers; layer++) {
+    expect(`blk.${layer}.ffn_down.weight`, [config.intermediate_size, config.hidden_size]);
+    expect(`blk.${layer}.attn_norm.weight`, [config.hidden_size]);
+  }
+}
+
+async function tensorData(tensor: PlannedTensor, architecture: ConvertArchitecture, config: HfConfig): Promise<Uint8Array> {
+  if (tensor.generated) return encodeFromFloat32(tensor.generated, tensor.type, tensor.dims[0]);
+  const source = tensor.source!;
+  let bytes = await readTensorBytes(source);
+  const rows = source.info.shape[0] ?? 1;
+  if (architecture.reorderRows) bytes = architecture.reorderRows(tensor.ggufName, bytes, rows, bytes.byteLength / rows, config);
+  if (isSameEncoding(source.info.dtype, tensor.type)) return bytes;
+  return encodeFromFloat32(decodeToFloat32(bytes, source.info.dtype), tensor.type, tensor.dims[0]);
+}
+
+async function checkOutput(where: string, output: string, force: boolean): Promise<void> {
+  const existing = await stat(output).catch(() => undefined);
+  if (existing && !force) throw new LoraGgufError("E_OUTPUT_EXISTS", `${where}: ${output} already exists; pass force (--force) to overwrite it`);
+  const directory = path.dirname(path.resolve(output));
+  if (!(await stat(directory).catch(() => undefined))?.isDirectory()) {
+    throw new LoraGgufError("E_OUTPUT_DIR", `${where}: the output directory ${directory} does not exist; create it first`);
+  }
+}

@@ -1,0 +1,79 @@
+// The checkpoint's own tokenizer, run by @huggingface/tokenizers (a JS port of Hugging Face's
+// tokenizers), standing in for the transformers AutoTokenizer that llama.cpp's converter calls.
+import { Tokenizer } from "@huggingface/tokenizers";
+import { LoraGgufError } from "../../errors.js";
+import type { HfTokenizerDir, JsonObject } from "./hf-tokenizer-files.js";
+
+/**
+ * transformers classes that rebuild the post-processor from tokenizer_config's add_bos_token
+ * (default true) and add_eos_token (default false) instead of keeping tokenizer.json's
+ * (LlamaTokenizerFast.update_post_processor and the classes that inherit it).
+ */
+const POST_PROCESSOR_FROM_CONFIG = new Set([
+  "LlamaTokenizer",
+  "LlamaTokenizerFast",
+  "CodeLlamaTokenizer",
+  "CodeLlamaTokenizerFast",
+  "GemmaTokenizer",
+  "GemmaTokenizerFast",
+]);
+
+export interface ReferenceTokenizer {
+  tokenizer: Tokenizer;
+  /** Ids as transformers' `tokenizer.encode(text)` gives them: special tokens added the checkpoint's way. */
+  encodeWithSpecialTokens(text: string): number[];
+  /** Ids of `text` alone, no BOS/EOS added; special-token text still maps to its token. */
+  encodeText(text: string): number[];
+  /** `decode(encode(text))` without added special tokens, as transformers would round-trip it. */
+  roundTrip(text: string): string;
+}
+
+/**
+ * @param merges the merges to run with when tokenizer.json has none (from merges.txt); the file's
+ *   own merges are used otherwise.
+ */
+export function loadReferenceTokenizer(files: HfTokenizerDir, merges: readonly string[]): ReferenceTokenizer {
+  const raw = files.tokenizer.raw;
+  const model = raw.model as JsonObject;
+  const tokenizerJson = files.tokenizer.merges?.length ? raw : { ...raw, model: { ...model, merges: [...merges] } };
+  const config = files.tokenizerConfig ?? {};
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = new Tokenizer(tokenizerJson, config);
+  } catch (error) {
+    throw new LoraGgufError(
+      "E_UNSUPPORTED_TOKENIZER",
+      `${files.dir}/tokenizer.json cannot be run by @huggingface/tokenizers (needed to identify its pre-tokenizer): ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+
+  const encodeText = (text: string): number[] => idsOf(tokenizer, text, false);
+  const rebuildsPostProcessor = POST_PROCESSOR_FROM_CONFIG.has(String(config.tokenizer_class));
+  return {
+    tokenizer,
+    encodeText,
+    encodeWithSpecialTokens(text) {
+      if (!rebuildsPostProcessor) return idsOf(tokenizer, text, true);
+      const bos = config.add_bos_token === false ? undefined : tokenIdOf(tokenizer, config.bos_token);
+      const eos = config.add_eos_token === true ? tokenIdOf(tokenizer, config.eos_token) : undefined;
+      return [...(bos === undefined ? [] : [bos]), ...encodeText(text), ...(eos === undefined ? [] : [eos])];
+    },
+    roundTrip(text) {
+      const ids = encodeText(text);
+      return ids.length === 0 ? "" : tokenizer.decode(ids, { skip_special_tokens: false });
+    },
+  };
+}
+
+function idsOf(tokenizer: Tokenizer, text: string, addSpecialTokens: boolean): number[] {
+  // A piece outside the vocabulary of a BPE without unk_token has no id here; Hugging Face's
+  // tokenizers drops it, and so do we.
+  return tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids.filter((id: unknown) => typeof id === "number");
+}
+
+/** The id of a tokenizer_config token entry ("<s>" or {"content": "<s>", ...}). */
+function tokenIdOf(tokenizer: Tokenizer, entry: unknown): number | undefined {
+  const content = typeof entry === "string" ? entry : (entry as { content?: unknown } | null)?.content;
+  return typeof content === "string" ? tokenizer.token_to_id(content) : undefined;
+}

@@ -1,0 +1,114 @@
+// convert against a float64 Hugging Face reference forward pass (written from transformers'
+// semantics, not from the converter): the converted GGUF, run by node-llama-cpp, gives the same
+// next-token probabilities.
+import path from "node:path";
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { convert } from "../src/convert/convert.js";
+import { inspect, readGgufHeader } from "../src/index.js";
+import { writeTinyHfCheckpoint, type TinyHfCheckpointOptions } from "../src/testing/tiny-hf-checkpoint.js";
+import { tinyHfTokenizer, tinyHfTokenizerFiles } from "../src/testing/tiny-hf-tokenizer.js";
+import { hfReferenceNextTokenProbabilities } from "./helpers/hf-reference-forward.js";
+import { sharedLlama } from "./helpers/llama-eval.js";
+import { makeTempDir } from "./helpers/temp-dir.js";
+
+const temp = makeTempDir("convert");
+afterAll(() => temp.cleanup());
+
+const sequences = [
+  [1, 2, 3, 4, 5],
+  [100, 7, 300, 42],
+  [250, 251, 252, 253, 254, 255, 256, 257],
+];
+
+/** Next-token probabilities for token sequences, through node-llama-cpp with an f32 KV cache. */
+async function llamaCppProbabilities(modelPath: string, tokenSequences: number[][]): Promise<Float64Array[]> {
+  const llama = await sharedLlama();
+  const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
+  const context = await model.createContext({ contextSize: 256, threads: 2, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32", flashAttention: false });
+  const sequence = context.getSequence();
+  try {
+    const results: Float64Array[] = [];
+    for (const tokens of tokenSequences) {
+      await sequence.clearHistory();
+      const evaluated = await sequence.controlledEvaluate(tokens.map((token, index) => (index === tokens.length - 1 ? [token, { generateNext: { logits: true } }] : token)) as never);
+      const logits = evaluated.at(-1)!.next!.logits!;
+      const values = new Float64Array(Math.max(...logits.keys()) + 1).fill(-Infinity);
+      for (const [token, logit] of logits) values[token as number] = logit;
+      const max = Math.max(...values);
+      let sum = 0;
+      for (let i = 0; i < values.length; i++) sum += values[i] = Math.exp(values[i] - max);
+      for (let i = 0; i < values.length; i++) values[i] /= sum;
+      results.push(values);
+    }
+    return results;
+  } finally {
+    await context.dispose();
+    await model.dispose();
+  }
+}
+
+function maxAbsDifference(a: Float64Array, b: Float64Array): number {
+  expect(a.length).toBe(b.length);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}
+
+const cases: { name: string; options: Partial<TinyHfCheckpointOptions> & Pick<TinyHfCheckpointOptions, "architecture" | "dtype"> }[] = [
+  { name: "llama f32", options: { architecture: "llama", dtype: "float32" } },
+  { name: "llama bf16, llama 3 rope scaling, 2 shards", options: { architecture: "llama", dtype: "bfloat16", shards: 2, ropeScalingLlama3: true } },
+  { name: "mistral f32", options: { architecture: "mistral", dtype: "float32" } },
+  { name: "qwen2 bf16", options: { architecture: "qwen2", dtype: "bfloat16" } },
+  { name: "qwen2 f32, tied embeddings", options: { architecture: "qwen2", dtype: "float32", tieWordEmbeddings: true } },
+  { name: "qwen3 f32, head_dim 32", options: { architecture: "qwen3", dtype: "float32", headDim: 32 } },
+];
+
+describe("convert: Hugging Face checkpoints to GGUF", () => {
+  for (const { name, options } of cases) {
+    it(`${name}: node-llama-cpp matches the float64 reference within 1e-4`, async () => {
+      const family = options.architecture.startsWith("qwen") ? "qwen2" : "llama3";
+      const tokenizer = await tinyHfTokenizer({ family, keepTokens: 1000 });
+      const dir = path.join(temp.dir, name.replace(/[^a-z0-9]+/gi, "-"));
+      await writeTinyHfCheckpoint(dir, {
+        seed: 3,
+        nLayer: 2,
+        hiddenSize: 64,
+        nHead: 4,
+        nKvHead: 2,
+        intermediateSize: 128,
+        maxPositionEmbeddings: 2048,
+        ropeTheta: 10000,
+        rmsNormEps: 1e-5,
+        ...options,
+        vocabSize: tokenizer.vocabSize,
+        tokenizerFiles: tinyHfTokenizerFiles(tokenizer),
+        bosTokenId: tokenizer.modelConfigTokenIds.bos_token_id,
+        eosTokenId: tokenizer.modelConfigTokenIds.eos_token_id,
+      });
+      // f32 output for the tight comparison (bf16 weights convert exactly to f32)
+      const output = path.join(temp.dir, `${path.basename(dir)}-f32.gguf`);
+      const result = await convert(dir, output, { outType: "f32" });
+      expect(result.architecture).toBe(options.architecture === "mistral" ? "llama" : options.architecture);
+
+      const ours = await llamaCppProbabilities(output, sequences);
+      let worst = 0;
+      for (const [index, tokens] of sequences.entries()) {
+        worst = Math.max(worst, maxAbsDifference(ours[index], await hfReferenceNextTokenProbabilities(dir, tokens)));
+      }
+      console.log(`${name}: max |p_llama.cpp - p_reference| = ${worst.toExponential(2)} (pre-tokenizer ${result.preTokenizer})`);
+      expect(worst).toBeLessThan(1e-4);
+
+      const auto = path.join(temp.dir, `${path.basename(dir)}-auto.gguf`);
+      await convert(dir, auto);
+      const info = await inspect(auto, { tensors: true });
+      const matrixType = info.tensors!.find((tensor) => tensor.name === "blk.0.attn_q.weight")!.type;
+      expect(matrixType).toBe(options.dtype === "bfloat16" ? "bf16" : "f32");
+      expect(info.tensors!.find((tensor) => tensor.name === "blk.0.attn_norm.weight")!.type).toBe("f32");
+      const header = await readGgufHeader(auto);
+      expect(header.metadataByKey.get("tokenizer.ggml.model")?.value).toBe("gpt2");
+      expect(header.metadataByKey.has("tokenizer.chat_template")).toBe(true);
+    });
+  }
+});
