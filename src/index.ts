@@ -14,3 +14,4 @@ export { dryRunTraining, formatMemoryEstimate, type TrainingDryRun } from "./tra
 export { estimateTrainingMemory, type TrainingMemoryEstimate } from "./train/memory-estimate.js";
 export { previewTraining, formatTrainingPreview } from "./train/preview.js";
 export { quickstart, type QuickstartOptions, type QuickstartResult } from "./quickstart/quickstart.js";
+export { convert, type ConvertOptions, type ConvertProgress, type ConvertResult } from "./convert/convert.js";

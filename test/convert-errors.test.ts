@@ -1,0 +1,108 @@
+// Bad checkpoints: typed errors before anything is written, and nothing left at the output path.
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { convert } from "../src/convert/convert.js";
+import { isLoraGgufError } from "../src/index.js";
+import { writeTinyHfCheckpoint } from "../src/testing/tiny-hf-checkpoint.js";
+import { tinyHfTokenizer, tinyHfTokenizerFiles } from "../src/testing/tiny-hf-tokenizer.js";
+import { makeTempDir } from "./helpers/temp-dir.js";
+
+const temp = makeTempDir("convert-errors");
+const good = path.join(temp.dir, "good");
+afterAll(() => temp.cleanup());
+
+beforeAll(async () => {
+  const tokenizer = await tinyHfTokenizer({ family: "qwen2", keepTokens: 600 });
+  await writeTinyHfCheckpoint(good, {
+    architecture: "qwen2", dtype: "float32", seed: 1, nLayer: 1, hiddenSize: 32, nHead: 2, nKvHead: 1, intermediateSize: 64,
+    maxPositionEmbeddings: 512, ropeTheta: 10000, rmsNormEps: 1e-6, vocabSize: tokenizer.vocabSize, shards: 2,
+    tokenizerFiles: tinyHfTokenizerFiles(tokenizer),
+  });
+});
+
+/** A copy of the good checkpoint, changed by `edit`. */
+function variant(name: string, edit: (dir: string) => void): string {
+  const dir = path.join(temp.dir, name);
+  mkdirSync(dir);
+  for (const file of readdirSync(good)) copyFileSync(path.join(good, file), path.join(dir, file));
+  edit(dir);
+  return dir;
+}
+
+async function expectRefused(dir: string, code: string, message?: RegExp) {
+  const output = path.join(temp.dir, `${path.basename(dir)}.gguf`);
+  const error = await convert(dir, output).then(() => undefined, (e: unknown) => e);
+  expect(isLoraGgufError(error), `expected a LoraGgufError, got ${String(error)}`).toBe(true);
+  expect((error as { code: string }).code).toBe(code);
+  if (message) expect((error as Error).message).toMatch(message);
+  expect(existsSync(output)).toBe(false);
+  expect(readdirSync(temp.dir).filter((file) => file.includes(".tmp-"))).toEqual([]);
+}
+
+const shards = (dir: string) => readdirSync(dir).filter((file) => file.endsWith(".safetensors")).sort();
+
+describe("convert: bad input", () => {
+  it("the good checkpoint converts (so the failures below are the edits)", async () => {
+    const result = await convert(good, path.join(temp.dir, "good.gguf"));
+    expect(result.tensorCount).toBeGreaterThan(5);
+  });
+
+  it("missing config.json", async () => {
+    await expectRefused(variant("no-config", (dir) => rmSync(path.join(dir, "config.json"))), "E_INPUT_NOT_FOUND", /config\.json/);
+  });
+
+  it("an unknown architecture names the supported ones", async () => {
+    const dir = variant("unknown-arch", (dir) => {
+      const config = JSON.parse(readFileSync(path.join(dir, "config.json"), "utf8"));
+      writeFileSync(path.join(dir, "config.json"), JSON.stringify({ ...config, architectures: ["GPTNeoXForCausalLM"] }));
+    });
+    await expectRefused(dir, "E_UNSUPPORTED_ARCH", /GPTNeoXForCausalLM.*LlamaForCausalLM.*Qwen2ForCausalLM/);
+  });
+
+  it("a truncated safetensors shard, cut at several places", async () => {
+    for (const fraction of [0.001, 0.3, 0.999]) {
+      const dir = variant(`truncated-${fraction}`, (dir) => {
+        const file = path.join(dir, shards(dir)[0]);
+        truncateSync(file, Math.floor(readFileSync(file).length * fraction));
+      });
+      await expectRefused(dir, "E_BAD_SAFETENSORS");
+    }
+  });
+
+  it("a header length past the end of the file", async () => {
+    const dir = variant("header-past-end", (dir) => {
+      const file = path.join(dir, shards(dir)[0]);
+      const bytes = readFileSync(file);
+      bytes.writeBigUInt64LE(BigInt(bytes.length + 1000), 0);
+      writeFileSync(file, bytes);
+    });
+    await expectRefused(dir, "E_BAD_SAFETENSORS", /past the end/);
+  });
+
+  it("a dtype that cannot be converted", async () => {
+    const dir = variant("int8", (dir) => {
+      const file = path.join(dir, shards(dir)[0]);
+      const bytes = readFileSync(file);
+      const headerLength = Number(bytes.readBigUInt64LE(0));
+      const header = bytes.subarray(8, 8 + headerLength).toString("utf8");
+      // F32 -> I32 keeps every size and offset valid
+      writeFileSync(file, Buffer.concat([bytes.subarray(0, 8), Buffer.from(header.replaceAll('"F32"', '"I32"')), bytes.subarray(8 + headerLength)]));
+    });
+    await expectRefused(dir, "E_UNSUPPORTED_DTYPE", /I32/);
+  });
+
+  it("a shard listed in the index but missing", async () => {
+    await expectRefused(variant("missing-shard", (dir) => rmSync(path.join(dir, shards(dir)[1]))), "E_INPUT_NOT_FOUND", /safetensors/);
+  });
+
+  it("shapes that disagree with config.json", async () => {
+    const dir = variant("wrong-shape", (dir) => {
+      const config = JSON.parse(readFileSync(path.join(dir, "config.json"), "utf8"));
+      writeFileSync(path.join(dir, "config.json"), JSON.stringify({ ...config, intermediate_size: 96 }));
+    });
+    await expectRefused(dir, "E_BAD_CHECKPOINT_DIR", /ffn_down/);
+  });
+});
