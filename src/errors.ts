@@ -26,6 +26,8 @@ export type LoraGgufErrorCode =
   | "E_UNSUPPORTED_TYPE"
   /** A checkpoint tensor's dtype cannot be converted (F32, F16 and BF16 can). */
   | "E_UNSUPPORTED_DTYPE"
+  /** A PEFT adapter of a kind llama.cpp cannot run (DoRA, non-LoRA, embedding or unknown targets). */
+  | "E_UNSUPPORTED_ADAPTER"
   /** A Hugging Face checkpoint directory is incomplete or inconsistent (config.json, index, shapes). */
   | "E_BAD_CHECKPOINT_DIR"
   /** The model's architecture is not one the trainer supports yet. */

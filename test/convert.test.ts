@@ -10,7 +10,7 @@ import { inspect, readGgufHeader } from "../src/index.js";
 import { writeTinyHfCheckpoint, type TinyHfCheckpointOptions } from "../src/testing/tiny-hf-checkpoint.js";
 import { tinyHfTokenizer, tinyHfTokenizerFiles } from "../src/testing/tiny-hf-tokenizer.js";
 import { hfReferenceNextTokenProbabilities } from "./helpers/hf-reference-forward.js";
-import { sharedLlama } from "./helpers/llama-eval.js";
+import { tokenSequenceProbabilities as llamaCppProbabilities } from "./helpers/llama-eval.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
 
 const temp = makeTempDir("convert");
@@ -21,33 +21,6 @@ const sequences = [
   [100, 7, 300, 42],
   [250, 251, 252, 253, 254, 255, 256, 257],
 ];
-
-/** Next-token probabilities for token sequences, through node-llama-cpp with an f32 KV cache. */
-async function llamaCppProbabilities(modelPath: string, tokenSequences: number[][]): Promise<Float64Array[]> {
-  const llama = await sharedLlama();
-  const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
-  const context = await model.createContext({ contextSize: 256, threads: 2, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32", flashAttention: false });
-  const sequence = context.getSequence();
-  try {
-    const results: Float64Array[] = [];
-    for (const tokens of tokenSequences) {
-      await sequence.clearHistory();
-      const evaluated = await sequence.controlledEvaluate(tokens.map((token, index) => (index === tokens.length - 1 ? [token, { generateNext: { logits: true } }] : token)) as never);
-      const logits = evaluated.at(-1)!.next!.logits!;
-      const values = new Float64Array(Math.max(...logits.keys()) + 1).fill(-Infinity);
-      for (const [token, logit] of logits) values[token as number] = logit;
-      const max = Math.max(...values);
-      let sum = 0;
-      for (let i = 0; i < values.length; i++) sum += values[i] = Math.exp(values[i] - max);
-      for (let i = 0; i < values.length; i++) values[i] /= sum;
-      results.push(values);
-    }
-    return results;
-  } finally {
-    await context.dispose();
-    await model.dispose();
-  }
-}
 
 function maxAbsDifference(a: Float64Array, b: Float64Array): number {
   expect(a.length).toBe(b.length);

@@ -9,6 +9,7 @@ interface ConvertFlags {
   output?: string;
   outtype: string;
   preTokenizer?: string;
+  base?: string;
   force?: boolean;
   json?: boolean;
 }
@@ -21,6 +22,7 @@ export function registerConvertCommand(program: Command): void {
     .option("-o, --output <file>", "GGUF to write (default: <dir>/<name>-<outtype>.gguf)")
     .option("--outtype <type>", `matrix type: ${convertOutTypes.join(", ")} (auto keeps the checkpoint's)`, "auto")
     .option("--pre-tokenizer <name>", "llama.cpp pre-tokenizer name, for a tokenizer llama.cpp does not recognise")
+    .option("--base <dir-or-gguf>", "for a PEFT adapter directory: its base model (Hugging Face directory or GGUF)")
     .option("-f, --force", "overwrite an existing output")
     .option("--json", "print the result as JSON")
     .action((dir: string, flags: ConvertFlags, command: Command) =>
@@ -35,6 +37,7 @@ export function registerConvertCommand(program: Command): void {
           const result = await convert(dir, output, {
             outType: flags.outtype as ConvertOutType,
             preTokenizer: flags.preTokenizer,
+            base: flags.base,
             force: flags.force === true,
             signal: interrupt.signal,
             onProgress: (progress) => bar.update(progress.tensorsDone, progress.tensorsTotal, progress.tensorName),
@@ -43,8 +46,9 @@ export function registerConvertCommand(program: Command): void {
           if (flags.json) printJson(result);
           else {
             process.stdout.write(
-              `wrote ${result.output}: ${result.architecture}, ${result.tensorCount} tensors, ${formatBytes(result.outputBytes)}, ` +
-                `pre-tokenizer ${result.preTokenizer}, in ${result.seconds.toFixed(2)} s\n`,
+              `wrote ${result.output}: ${result.kind === "adapter" ? `LoRA adapter for ${result.architecture} (r ${result.rank}, alpha ${result.alpha})` : result.architecture}, ` +
+                `${result.tensorCount} tensors, ${formatBytes(result.outputBytes)}` +
+                `${result.preTokenizer ? `, pre-tokenizer ${result.preTokenizer}` : ""}, in ${result.seconds.toFixed(2)} s\n`,
             );
           }
         } finally {

@@ -7,6 +7,7 @@ import {
   optionalBoolean, optionalFunction, optionalSignal, rejectUnknownOptions, requireOptionsObject, requireString,
 } from "../validate.js";
 import { findConvertArchitecture, readHfConfig, type ConvertArchitecture, type HfConfig } from "./arch/index.js";
+import { convertPeftAdapter, isPeftAdapterDir } from "./peft-adapter.js";
 import { openCheckpointTensors, readTensorBytes, type CheckpointTensor } from "./safetensors.js";
 import {
   convertOutTypes, decodeToFloat32, encodeFromFloat32, fileTypeOf, isSameEncoding, outputTensorType, type ConvertOutType,
@@ -25,6 +26,8 @@ export interface ConvertOptions {
   outType?: ConvertOutType;
   /** llama.cpp pre-tokenizer name, when the checkpoint's tokenizer is not one llama.cpp recognises. */
   preTokenizer?: string;
+  /** For a PEFT adapter directory: the base model (its Hugging Face directory or its GGUF). */
+  base?: string;
   /** Overwrite an existing output. Default false. */
   force?: boolean;
   signal?: AbortSignal;
@@ -33,10 +36,16 @@ export interface ConvertOptions {
 
 export interface ConvertResult {
   output: string;
+  /** "adapter" for a PEFT LoRA directory. */
+  kind: "model" | "adapter";
   architecture: string;
   tensorCount: number;
   outputBytes: number;
-  preTokenizer: string;
+  /** The tokenizer's llama.cpp pre-tokenizer (models only). */
+  preTokenizer?: string;
+  /** Adapters: LoRA rank and the alpha written (rsLoRA rescaled). */
+  rank?: number;
+  alpha?: number;
   seconds: number;
 }
 
@@ -49,7 +58,7 @@ interface PlannedTensor {
   type: number;
 }
 
-const knownOptions = ["outType", "preTokenizer", "force", "signal", "onProgress"] as const;
+const knownOptions = ["outType", "preTokenizer", "base", "force", "signal", "onProgress"] as const;
 
 /**
  * A Hugging Face safetensors checkpoint to a GGUF model, tensor by tensor: each is read at its
@@ -70,7 +79,26 @@ export async function convert(inputDir: string, output: string, options: Convert
   const signal = optionalSignal(where, raw.signal);
   const onProgress = optionalFunction<(progress: ConvertProgress) => void>(where, "onProgress", raw.onProgress);
   const preTokenizer = raw.preTokenizer === undefined ? undefined : requireString(where, "preTokenizer", raw.preTokenizer);
+  const base = raw.base === undefined ? undefined : requireString(where, "base", raw.base);
   const started = performance.now();
+
+  if (await isPeftAdapterDir(inputDir)) {
+    if (!base) {
+      throw new LoraGgufError("E_INVALID_OPTION", `${where}: ${inputDir} is a PEFT adapter; give its base model with base (--base): the base's Hugging Face directory or GGUF`);
+    }
+    await checkOutput(where, output, force);
+    const adapter = await convertPeftAdapter(inputDir, output, base, signal);
+    return {
+      output: path.resolve(output),
+      kind: "adapter",
+      architecture: adapter.architecture,
+      tensorCount: adapter.tensorCount,
+      outputBytes: (await stat(output)).size,
+      rank: adapter.rank,
+      alpha: adapter.alpha,
+      seconds: (performance.now() - started) / 1000,
+    };
+  }
 
   const config = await readHfConfig(inputDir);
   const architecture = findConvertArchitecture(config, where);
@@ -112,6 +140,7 @@ export async function convert(inputDir: string, output: string, options: Convert
   }
   return {
     output: path.resolve(output),
+    kind: "model",
     architecture: architecture.ggufArchitecture,
     tensorCount: plan.length,
     outputBytes: (await stat(output)).size,

@@ -49,3 +49,33 @@ export function klDivergence(p: Float64Array, q: Float64Array): number {
 }
 
 export { greedyCompletions } from "../../src/generate/greedy-completions.js";
+
+/** Next-token probabilities after each token sequence, through node-llama-cpp with an f32 KV cache and no flash attention (whose f16 casts would cost ~1e-4). */
+export async function tokenSequenceProbabilities(modelPath: string, tokenSequences: number[][], options: { adapterPath?: string } = {}): Promise<Float64Array[]> {
+  const llama = await sharedLlama();
+  const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
+  const context = await model.createContext({ contextSize: 256, threads: 2, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32", flashAttention: false,
+    ...(options.adapterPath ? { lora: { adapters: [{ filePath: options.adapterPath }] } } : {}),
+  });
+  const sequence = context.getSequence();
+  try {
+    const results: Float64Array[] = [];
+    for (const tokens of tokenSequences) {
+      await sequence.clearHistory();
+      const evaluated = await sequence.controlledEvaluate(tokens.map((token, index) => (index === tokens.length - 1 ? [token, { generateNext: { logits: true } }] : token)) as never);
+      const logits = evaluated.at(-1)!.next!.logits!;
+      const values = new Float64Array(Math.max(...logits.keys()) + 1).fill(-Infinity);
+      for (const [token, logit] of logits) values[token as number] = logit;
+      const max = Math.max(...values);
+      let sum = 0;
+      for (let i = 0; i < values.length; i++) sum += values[i] = Math.exp(values[i] - max);
+      for (let i = 0; i < values.length; i++) values[i] /= sum;
+      results.push(values);
+    }
+    return results;
+  } finally {
+    await context.dispose();
+    await model.dispose();
+  }
+}
+
