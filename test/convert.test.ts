@@ -33,9 +33,11 @@ const cases: { name: string; options: Partial<TinyHfCheckpointOptions> & Pick<Ti
   { name: "llama f32", options: { architecture: "llama", dtype: "float32" } },
   { name: "llama bf16, llama 3 rope scaling, 2 shards", options: { architecture: "llama", dtype: "bfloat16", shards: 2, ropeScalingLlama3: true } },
   { name: "mistral f32", options: { architecture: "mistral", dtype: "float32" } },
+  { name: "mistral bf16, 3 shards", options: { architecture: "mistral", dtype: "bfloat16", shards: 3 } },
   { name: "qwen2 bf16", options: { architecture: "qwen2", dtype: "bfloat16" } },
   { name: "qwen2 f32, tied embeddings", options: { architecture: "qwen2", dtype: "float32", tieWordEmbeddings: true } },
   { name: "qwen3 f32, head_dim 32", options: { architecture: "qwen3", dtype: "float32", headDim: 32 } },
+  { name: "qwen3 bf16", options: { architecture: "qwen3", dtype: "bfloat16" } },
 ];
 
 describe("convert: Hugging Face checkpoints to GGUF", () => {
