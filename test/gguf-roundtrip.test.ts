@@ -569,14 +569,14 @@ describe("GGUF writer validation and atomic output", () => {
     expect(await leftoverFiles(dir)).toHaveLength(1);
     await expect(outOfOrder.writeTensorData("b", new Uint16Array(2))).rejects.toMatchObject({
       code: "E_INVALID_OPTION",
-      message: 'tensor data for "b" written out of order: the next declared tensor is "a"',
+      message: 'GGUF writer: data for "b" written out of order: the next declared tensor is "a"',
     });
     expect(await leftoverFiles(dir)).toEqual([]);
 
     const wrongLength = await GgufWriter.create(target, { metadata: [], tensors: declarations });
     await expect(wrongLength.writeTensorData("a", new Float32Array(3))).rejects.toMatchObject({
       code: "E_INVALID_OPTION",
-      message: 'tensor "a" data is 12 bytes but its shape [4] needs 16',
+      message: 'GGUF writer: tensor "a" data is 12 bytes but its shape [4] needs 16',
     });
     expect(await leftoverFiles(dir)).toEqual([]);
 

@@ -1,4 +1,5 @@
 import { LoraGgufError } from "../errors.js";
+import { OrderedTensorFileWriter } from "../io/ordered-tensor-file-writer.js";
 import { AtomicOutputFile } from "../io/atomic-output-file.js";
 import {
   isSafetensorsDtype,
@@ -108,14 +109,13 @@ function validateDeclarations(tensors: readonly SafetensorsTensorDeclaration[], 
  * order (`tensors`), checked for order and length. Output goes to a temporary file renamed onto
  * `path` by `finish()`; any error deletes it.
  */
-export class SafetensorsWriter {
-  private nextTensor = 0;
-  private state: "open" | "finished" | "failed" = "open";
-
+export class SafetensorsWriter extends OrderedTensorFileWriter {
   private constructor(
-    private readonly output: AtomicOutputFile,
+    output: AtomicOutputFile,
     private readonly header: EncodedSafetensorsHeader,
-  ) {}
+  ) {
+    super(output, header.tensors, "safetensors writer");
+  }
 
   static async create(path: string, init: SafetensorsWriterInit): Promise<SafetensorsWriter> {
     const header = encodeSafetensorsHeader(init.tensors, init.metadata);
@@ -123,10 +123,6 @@ export class SafetensorsWriter {
     const writer = new SafetensorsWriter(output, header);
     await writer.guard(() => output.write(header.bytes));
     return writer;
-  }
-
-  get path(): string {
-    return this.output.targetPath;
   }
 
   /** The tensors in the order their data must be written. */
@@ -138,59 +134,9 @@ export class SafetensorsWriter {
     return this.header.fileSize;
   }
 
-  /** Writes the data of the next tensor in file order; `data` is viewed as raw little-endian bytes. */
-  async writeTensorData(name: string, data: ArrayBufferView): Promise<void> {
-    this.requireOpen();
-    await this.guard(async () => {
-      const expected = this.header.tensors[this.nextTensor];
-      if (expected === undefined) {
-        throw new LoraGgufError("E_INVALID_OPTION", `safetensors writer: data for "${name}" written after all ${this.header.tensors.length} tensors`);
-      }
-      if (name !== expected.name) {
-        throw new LoraGgufError("E_INVALID_OPTION", `safetensors writer: data for "${name}" written out of order: the next tensor in the file is "${expected.name}"`);
-      }
-      if (data.byteLength !== expected.byteLength) {
-        throw new LoraGgufError(
-          "E_INVALID_OPTION",
-          `safetensors writer: tensor "${name}" data is ${data.byteLength} bytes but ${expected.dtype} [${expected.shape.join(", ")}] needs ${expected.byteLength}`,
-        );
-      }
-      await this.output.write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-      this.nextTensor++;
-    });
-  }
-
-  async finish(): Promise<void> {
-    this.requireOpen();
-    await this.guard(async () => {
-      const missing = this.header.tensors.slice(this.nextTensor).map((tensor) => tensor.name);
-      if (missing.length > 0) {
-        throw new LoraGgufError("E_INVALID_OPTION", `safetensors writer finished before the data of ${missing.length} tensor(s) was written: ${missing.slice(0, 5).join(", ")}`);
-      }
-      await this.output.commit();
-    });
-    this.state = "finished";
-  }
-
-  async abort(): Promise<void> {
-    if (this.state !== "open") return;
-    this.state = "failed";
-    await this.output.discard();
-  }
-
-  private requireOpen(): void {
-    if (this.state !== "open") {
-      throw new LoraGgufError("E_INVALID_OPTION", `safetensors writer for ${this.path} is already ${this.state}`);
-    }
-  }
-
-  private async guard(step: () => Promise<void>): Promise<void> {
-    try {
-      await step();
-    } catch (error) {
-      await this.abort();
-      throw error;
-    }
+  protected describe(index: number): string {
+    const tensor = this.header.tensors[index];
+    return `${tensor.dtype} [${tensor.shape.join(", ")}]`;
   }
 }
 

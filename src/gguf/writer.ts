@@ -1,5 +1,5 @@
-import { LoraGgufError } from "../errors.js";
 import { AtomicOutputFile } from "../io/atomic-output-file.js";
+import { OrderedTensorFileWriter } from "../io/ordered-tensor-file-writer.js";
 import { padToAlignment } from "./format.js";
 import {
   encodeGgufHeader,
@@ -27,15 +27,14 @@ const MAX_ZERO_CHUNK_BYTES = 1024 * 1024;
  * Output goes to `<path>.tmp-<pid>-<random>` and is renamed onto `path` by `finish()`; any error
  * (including a tensor written out of order or with the wrong length) deletes the temporary file.
  */
-export class GgufWriter {
-  private nextTensor = 0;
-  private state: "open" | "finished" | "failed" = "open";
+export class GgufWriter extends OrderedTensorFileWriter {
   private readonly zeroChunk: Uint8Array;
 
   private constructor(
-    private readonly output: AtomicOutputFile,
+    output: AtomicOutputFile,
     private readonly header: EncodedGgufHeader,
   ) {
+    super(output, header.tensors.map((tensor) => ({ name: tensor.name, byteLength: tensor.byteSize })), "GGUF writer");
     this.zeroChunk = new Uint8Array(Math.min(header.alignment, MAX_ZERO_CHUNK_BYTES));
   }
 
@@ -46,10 +45,6 @@ export class GgufWriter {
     const writer = new GgufWriter(output, header);
     await writer.guard(() => output.write(header.bytes));
     return writer;
-  }
-
-  get path(): string {
-    return this.output.targetPath;
   }
 
   get alignment(): number {
@@ -71,67 +66,15 @@ export class GgufWriter {
     return this.header.fileSize;
   }
 
-  /** Writes the data of the next declared tensor; `data` is viewed as raw bytes (little-endian). */
-  async writeTensorData(name: string, data: ArrayBufferView): Promise<void> {
-    this.requireOpen();
-    await this.guard(async () => {
-      const expected = this.header.tensors[this.nextTensor];
-      if (expected === undefined) {
-        throw new LoraGgufError("E_INVALID_OPTION", `tensor data for "${name}" written after all ${this.header.tensors.length} declared tensors`);
-      }
-      if (name !== expected.name) {
-        throw new LoraGgufError("E_INVALID_OPTION", `tensor data for "${name}" written out of order: the next declared tensor is "${expected.name}"`);
-      }
-      if (data.byteLength !== expected.byteSize) {
-        throw new LoraGgufError(
-          "E_INVALID_OPTION",
-          `tensor "${name}" data is ${data.byteLength} bytes but its shape [${expected.dims.join(", ")}] needs ${expected.byteSize}`,
-        );
-      }
-      await this.output.write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-      await this.writeZeros(padToAlignment(expected.byteSize, this.header.alignment) - expected.byteSize);
-      this.nextTensor++;
-    });
+  protected describe(index: number): string {
+    return `its shape [${this.header.tensors[index].dims.join(", ")}]`;
   }
 
-  /** Checks every declared tensor was written, then moves the file into place. */
-  async finish(): Promise<void> {
-    this.requireOpen();
-    await this.guard(async () => {
-      const missing = this.header.tensors.slice(this.nextTensor).map((tensor) => tensor.name);
-      if (missing.length > 0) {
-        throw new LoraGgufError("E_INVALID_OPTION", `GGUF writer finished before the data of ${missing.length} tensor(s) was written: ${missing.slice(0, 5).join(", ")}`);
-      }
-      await this.output.commit();
-    });
-    this.state = "finished";
-  }
-
-  /** Gives up on the file and deletes the temporary output. Safe to call at any time. */
-  async abort(): Promise<void> {
-    if (this.state !== "open") return;
-    this.state = "failed";
-    await this.output.discard();
-  }
-
-  private requireOpen(): void {
-    if (this.state !== "open") {
-      throw new LoraGgufError("E_INVALID_OPTION", `GGUF writer for ${this.path} is already ${this.state}`);
-    }
-  }
-
-  private async writeZeros(byteCount: number): Promise<void> {
-    for (let left = byteCount; left > 0; left -= this.zeroChunk.length) {
+  /** gguf.cpp pads every tensor's data with zeros to the alignment. */
+  protected async afterTensor(index: number): Promise<void> {
+    const size = this.header.tensors[index].byteSize;
+    for (let left = padToAlignment(size, this.header.alignment) - size; left > 0; left -= this.zeroChunk.length) {
       await this.output.write(left >= this.zeroChunk.length ? this.zeroChunk : this.zeroChunk.subarray(0, left));
-    }
-  }
-
-  private async guard(step: () => Promise<void>): Promise<void> {
-    try {
-      await step();
-    } catch (error) {
-      await this.abort();
-      throw error;
     }
   }
 }
