@@ -8,6 +8,7 @@
 #include "build-info.h"
 #include "gguf-read.h"
 #include "log-capture.h"
+#include "merge.h"
 #include "quantize.h"
 #include "tokenizer.h"
 #include "trainer.h"
@@ -30,6 +31,7 @@ public:
             InstanceMethod("readGgufWithLlama", &Addon::read_gguf_entry),
             InstanceMethod("createTrainer", &Addon::create_trainer_entry),
             InstanceMethod("openTokenizer", &Addon::open_tokenizer_entry),
+            InstanceMethod("merge", &Addon::merge_entry),
         });
     }
 
@@ -48,6 +50,7 @@ private:
     Napi::Value read_gguf_entry(const Napi::CallbackInfo & info) { return read_gguf_with_llama(info); }
     Napi::Value create_trainer_entry(const Napi::CallbackInfo & info) { return create_trainer(info, *jobs_); }
     Napi::Value open_tokenizer_entry(const Napi::CallbackInfo & info) { return open_tokenizer(info, *jobs_); }
+    Napi::Value merge_entry(const Napi::CallbackInfo & info) { return merge(info, *jobs_); }
 
     std::shared_ptr<JobRegistry> jobs_ = std::make_shared<JobRegistry>();
 };

@@ -121,12 +121,28 @@ export interface NativeTokenizer {
   close(): Promise<void>;
 }
 
+export interface NativeMergeOptions {
+  basePath: string;
+  outputPath: string;
+  adapters: { path: string; scale: number }[];
+  threads: number;
+}
+
+export interface NativeMergeProgress {
+  tensorsDone: number;
+  tensorsTotal: number;
+  tensorName: string;
+  /** Whether an adapter changed this tensor. */
+  merged: boolean;
+}
+
 export interface NativeBinding {
   buildInfo(): NativeBuildInfo;
   quantize(options: NativeQuantizeOptions, onProgress?: (progress: NativeQuantizeProgress) => void): NativeJob<{ tensorCount: number }>;
   readGgufWithLlama(path: string): LlamaGgufView;
   createTrainer(options: NativeTrainerOptions): Promise<NativeTrainer>;
   openTokenizer(modelPath: string): Promise<NativeTokenizer>;
+  merge(options: NativeMergeOptions, onProgress?: (progress: NativeMergeProgress) => void): NativeJob<{ tensorCount: number; mergedTensorCount: number }>;
 }
 
 const nativeErrorCodes = new Set<LoraGgufErrorCode>([

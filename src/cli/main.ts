@@ -5,6 +5,7 @@ import { versionInfo } from "../version.js";
 import { registerInspectCommand } from "./inspect.js";
 import { EXIT_USAGE } from "./output.js";
 import { registerConvertCommand } from "./convert.js";
+import { registerMergeCommand } from "./merge.js";
 import { registerQuantizeCommand } from "./quantize.js";
 import { registerQuickstartCommand } from "./quickstart.js";
 import { registerTrainCommand } from "./train.js";
@@ -17,6 +18,7 @@ const program = new Command("lora-gguf")
 
 registerQuickstartCommand(program);
 registerConvertCommand(program);
+registerMergeCommand(program);
 registerQuantizeCommand(program);
 registerInspectCommand(program);
 registerTrainCommand(program);

@@ -51,11 +51,16 @@ export function klDivergence(p: Float64Array, q: Float64Array): number {
 export { greedyCompletions } from "../../src/generate/greedy-completions.js";
 
 /** Next-token probabilities after each token sequence, through node-llama-cpp with an f32 KV cache and no flash attention (whose f16 casts would cost ~1e-4). */
-export async function tokenSequenceProbabilities(modelPath: string, tokenSequences: number[][], options: { adapterPath?: string } = {}): Promise<Float64Array[]> {
+export async function tokenSequenceProbabilities(
+  modelPath: string,
+  tokenSequences: number[][],
+  options: { adapterPath?: string; adapters?: { filePath: string; scale: number }[] } = {},
+): Promise<Float64Array[]> {
+  const adapters = options.adapters ?? (options.adapterPath ? [{ filePath: options.adapterPath, scale: 1 }] : []);
   const llama = await sharedLlama();
   const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
   const context = await model.createContext({ contextSize: 256, threads: 2, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32", flashAttention: false,
-    ...(options.adapterPath ? { lora: { adapters: [{ filePath: options.adapterPath }] } } : {}),
+    ...(adapters.length > 0 ? { lora: { adapters } } : {}),
   });
   const sequence = context.getSequence();
   try {

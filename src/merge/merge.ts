@@ -1,0 +1,158 @@
+import { rm, stat } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import path from "node:path";
+
+import { LoraGgufError } from "../errors.js";
+import { readGgufHeader, type GgufHeader } from "../gguf/index.js";
+import { prepareAtomicOutput, tempPathBeside } from "../io/atomic-output.js";
+import { loadNative, runNativeJob } from "../native.js";
+import { quantize } from "../quantize/quantize.js";
+import { resolveQuantizationType } from "../quantize/types.js";
+import { baseModelFingerprint } from "../train/base-fingerprint.js";
+import {
+  optionalBoolean, optionalFunction, optionalInteger, optionalSignal, rejectUnknownOptions, requireOptionsObject, requireString,
+} from "../validate.js";
+
+export interface MergeAdapter {
+  /** GGUF LoRA adapter. */
+  path: string;
+  /** Multiplies the adapter's effect (as llama.cpp's --lora-scaled). Default 1. */
+  scale?: number;
+}
+
+export interface MergeProgress {
+  tensorsDone: number;
+  tensorsTotal: number;
+  tensorName: string;
+  fraction: number;
+}
+
+export interface MergeOptions {
+  /** Base model GGUF (f32, f16, bf16 or quantized). */
+  model: string;
+  adapters: readonly MergeAdapter[];
+  output: string;
+  /** Quantize the merged model to this type (q8_0, q4_k_m, ...). Default: keep the base's types. */
+  type?: string;
+  threads?: number;
+  force?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (progress: MergeProgress) => void;
+}
+
+export interface MergeResult {
+  output: string;
+  tensorCount: number;
+  mergedTensorCount: number;
+  /** The quantization type written, when `type` was given. */
+  type?: string;
+  outputBytes: number;
+  seconds: number;
+}
+
+const knownOptions = ["model", "adapters", "output", "type", "threads", "force", "signal", "onProgress"] as const;
+
+/**
+ * Merges LoRA adapters into their base model: W' = W + Σ scaleᵢ·(alphaᵢ/rᵢ)·Bᵢ·Aᵢ for every adapted
+ * weight, tensor by tensor on a native thread (dequantized, added, requantized to the base's type),
+ * other tensors copied as they are; then quantized to `type` when given. Everything is checked
+ * against the base before any work, and the output appears only when complete.
+ */
+export async function merge(options: MergeOptions): Promise<MergeResult> {
+  const callerStack = new Error().stack;
+  const where = "merge";
+  const raw = requireOptionsObject(where, options);
+  rejectUnknownOptions(where, raw, knownOptions);
+  const model = requireString(where, "model", raw.model);
+  const output = requireString(where, "output", raw.output);
+  if (!Array.isArray(raw.adapters) || raw.adapters.length === 0) {
+    throw new LoraGgufError("E_INVALID_OPTION", `${where}: adapters must be a non-empty array of { path, scale }`);
+  }
+  const adapters = (raw.adapters as MergeAdapter[]).map((adapter, index) => {
+    const scale = adapter.scale ?? 1;
+    if (typeof scale !== "number" || !Number.isFinite(scale)) {
+      throw new LoraGgufError("E_INVALID_OPTION", `${where}: adapters[${index}].scale must be a finite number, got ${String(adapter.scale)}`);
+    }
+    return { path: requireString(where, `adapters[${index}].path`, adapter.path), scale };
+  });
+  const type = raw.type === undefined ? undefined : resolveQuantizationType(requireString(where, "type", raw.type));
+  const threads = optionalInteger(where, "threads", raw.threads, 1, 1024) ?? availableParallelism();
+  const force = optionalBoolean(where, "force", raw.force) ?? false;
+  const signal = optionalSignal(where, raw.signal);
+  const onProgress = optionalFunction<(progress: MergeProgress) => void>(where, "onProgress", raw.onProgress);
+  const started = performance.now();
+
+  const base = await readGgufHeader(model);
+  if (base.metadataByKey.get("general.type")?.value === "adapter") {
+    throw new LoraGgufError("E_WRONG_KIND", `${where}: ${model} is an adapter; give the base model as model`);
+  }
+  for (const adapter of adapters) checkAdapterFits(adapter.path, await readGgufHeader(adapter.path), model, base);
+  const target = await prepareAtomicOutput(where, output, { force, inputs: [model, ...adapters.map((adapter) => adapter.path)] });
+  const native = await loadNative();
+  // with a type, the merge goes to a second temp file that quantize then reads
+  const mergedPath = type ? tempPathBeside(target.finalPath) : target.tempPath;
+  try {
+    const merged = await runNativeJob(
+      () =>
+        native.merge({ basePath: model, outputPath: mergedPath, adapters, threads }, (progress) =>
+          onProgress?.({ ...progress, fraction: progress.tensorsTotal ? progress.tensorsDone / progress.tensorsTotal : 1 }),
+        ),
+      signal,
+      callerStack,
+    );
+    if (type) {
+      await quantize(mergedPath, target.tempPath, { type: type.name, threads, force: true, allowRequantize: true, signal });
+    }
+    await target.commit();
+    return {
+      output: target.finalPath,
+      tensorCount: merged.tensorCount,
+      mergedTensorCount: merged.mergedTensorCount,
+      type: type?.name,
+      outputBytes: (await stat(target.finalPath)).size,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } catch (error) {
+    await target.discard();
+    throw error;
+  } finally {
+    if (type) await rm(mergedPath, { force: true });
+  }
+}
+
+/** An adapter must be a GGUF LoRA of the base's architecture, for tensors the base has, in their shapes. */
+function checkAdapterFits(adapterPath: string, adapter: GgufHeader, modelPath: string, base: GgufHeader): void {
+  const value = (header: GgufHeader, key: string) => header.metadataByKey.get(key)?.value;
+  if (value(adapter, "general.type") !== "adapter" || value(adapter, "adapter.type") !== "lora") {
+    throw new LoraGgufError("E_WRONG_KIND", `merge: ${adapterPath} is not a LoRA adapter (general.type adapter, adapter.type lora)`);
+  }
+  const baseArchitecture = value(base, "general.architecture");
+  if (value(adapter, "general.architecture") !== baseArchitecture) {
+    throw new LoraGgufError(
+      "E_ADAPTER_MISMATCH",
+      `merge: ${adapterPath} is for ${String(value(adapter, "general.architecture"))} but ${modelPath} is ${String(baseArchitecture)}`,
+    );
+  }
+  const fingerprint = value(adapter, "adapter.lora.base_fingerprint");
+  if (typeof fingerprint === "string" && fingerprint !== baseModelFingerprint(base)) {
+    throw new LoraGgufError("E_ADAPTER_MISMATCH", `merge: ${adapterPath} was trained on a different base model than ${path.basename(modelPath)} (fingerprints differ)`);
+  }
+  const baseTensors = new Map(base.tensors.map((tensor) => [tensor.name, tensor]));
+  const adapterTensors = new Map(adapter.tensors.map((tensor) => [tensor.name, tensor]));
+  for (const tensor of adapter.tensors) {
+    const match = /^(.+)\.lora_([ab])$/.exec(tensor.name);
+    if (!match) throw new LoraGgufError("E_ADAPTER_MISMATCH", `merge: ${adapterPath} holds ${tensor.name}, which is not a LoRA tensor`);
+    if (match[2] === "b") continue;
+    const weight = baseTensors.get(match[1]);
+    const b = adapterTensors.get(`${match[1]}.lora_b`);
+    if (!weight) throw new LoraGgufError("E_ADAPTER_MISMATCH", `merge: ${adapterPath} adapts ${match[1]}, which ${modelPath} does not have`);
+    if (!b) throw new LoraGgufError("E_ADAPTER_MISMATCH", `merge: ${adapterPath} has ${tensor.name} without ${match[1]}.lora_b`);
+    const [nIn, nOut] = weight.dims;
+    if (weight.dims.length !== 2 || tensor.dims[0] !== nIn || b.dims[1] !== nOut || tensor.dims[1] !== b.dims[0]) {
+      throw new LoraGgufError(
+        "E_ADAPTER_MISMATCH",
+        `merge: ${adapterPath}'s ${match[1]} has lora_a [${tensor.dims.join(", ")}] and lora_b [${b.dims.join(", ")}], which do not fit the base's [${weight.dims.join(", ")}]`,
+      );
+    }
+  }
+}
