@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// bench/merge: our merge against llama.cpp's llama-export-lora, built from the same patched source,
+// on the same base and adapter and threads; time and peak RSS of each (in its own process), ratios.
+//
+//   npm run bench:merge [-- --layers 8 --embd 768 --rank 16 --threads 2]
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { readGgufHeader } from "../dist/index.js";
+import { writeTinyLlamaGguf } from "../dist/testing/tiny-llama.js";
+import { SeededRandom } from "../dist/seeded-random.js";
+import { initialAdapterTensors, writeAdapterGguf } from "../dist/train/adapter-file.js";
+import { defaultLoraTargets, findLoraTargetTensors } from "../dist/train/lora-targets.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const args = process.argv.slice(2);
+const flag = (name, fallback) => Number(args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
+const layers = flag("layers", 8);
+const embd = flag("embd", 768);
+const rank = flag("rank", 16);
+const threads = flag("threads", availableParallelism());
+
+const toolBuild = path.join(root, "build", "bench-llama-quantize");
+const tool = path.join(toolBuild, "bin", "llama-export-lora");
+if (!existsSync(tool)) {
+  if (!existsSync(path.join(toolBuild, "CMakeCache.txt"))) throw new Error("run npm run bench:quantize once first: it configures llama.cpp's tools build");
+  console.error("bench: building llama-export-lora (once)...");
+  execFileSync("cmake", ["--build", toolBuild, "--target", "llama-export-lora", "-j", String(availableParallelism())], { stdio: ["ignore", "ignore", "inherit"] });
+}
+
+const workDir = path.join(root, ".bench", "merge");
+mkdirSync(workDir, { recursive: true });
+const base = path.join(workDir, `llama-${layers}l-${embd}-f16.gguf`);
+if (!existsSync(base)) await writeTinyLlamaGguf(base, { seed: 1, nLayer: layers, nEmbd: embd, nHead: 12, nHeadKv: 4, nFf: 2048, vocabSize: 32000, weightType: "f16" });
+const adapter = path.join(workDir, `adapter-r${rank}.gguf`);
+const header = await readGgufHeader(base);
+const tensors = initialAdapterTensors(findLoraTargetTensors(header, defaultLoraTargets), rank, 1);
+const random = new SeededRandom(2);
+for (const tensor of tensors) if (tensor.name.endsWith(".lora_b")) random.fillNormal(tensor.data, 0, 0.01);
+await writeAdapterGguf(adapter, { architecture: "llama", alpha: 2 * rank, tensors });
+
+function timed(command, commandArgs) {
+  const started = performance.now();
+  const result = spawnSync("/usr/bin/time", ["-f", "%M", command, ...commandArgs], { encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr.slice(-500)}`);
+  const peakKiB = Number(result.stderr.trim().split("\n").at(-1));
+  return { seconds: (performance.now() - started) / 1000, peakBytes: peakKiB * 1024 };
+}
+
+const ours = path.join(workDir, "ours.gguf");
+const theirs = path.join(workDir, "theirs.gguf");
+rmSync(ours, { force: true });
+const oursRun = timed(process.execPath, [path.join(root, "dist", "cli", "main.js"), "merge", "--model", base, "--lora", adapter, "-o", ours, "--threads", String(threads), "--force"]);
+const theirsRun = timed(tool, ["-m", base, "--lora", adapter, "-o", theirs, "-t", String(threads)]);
+const oursBytes = readFileSync(ours);
+console.log(`base ${path.basename(base)} (${(oursBytes.length / 2 ** 20).toFixed(0)} MiB f16), adapter rank ${rank} on every q,k,v,o,gate,up,down, ${threads} threads`);
+console.log(`lora-gguf merge:   ${oursRun.seconds.toFixed(2)} s, peak RSS ${(oursRun.peakBytes / 2 ** 20).toFixed(0)} MiB (node process included)`);
+console.log(`llama-export-lora: ${theirsRun.seconds.toFixed(2)} s, peak RSS ${(theirsRun.peakBytes / 2 ** 20).toFixed(0)} MiB`);
+console.log(`ratio (ours / llama-export-lora): time ${(oursRun.seconds / theirsRun.seconds).toFixed(2)}, peak RSS ${(oursRun.peakBytes / theirsRun.peakBytes).toFixed(2)}`);
