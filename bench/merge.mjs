@@ -3,13 +3,14 @@
 // on the same base and adapter and threads; time and peak RSS of each (in its own process), ratios.
 //
 //   npm run bench:merge [-- --layers 8 --embd 768 --rank 16 --threads 2]
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { readGgufHeader } from "../dist/index.js";
+import { llamaTool } from "./llama-tools.mjs";
 import { writeTinyLlamaGguf } from "../dist/testing/tiny-llama.js";
 import { SeededRandom } from "../dist/seeded-random.js";
 import { initialAdapterTensors, writeAdapterGguf } from "../dist/train/adapter-file.js";
@@ -23,13 +24,7 @@ const embd = flag("embd", 768);
 const rank = flag("rank", 16);
 const threads = flag("threads", availableParallelism());
 
-const toolBuild = path.join(root, "build", "bench-llama-quantize");
-const tool = path.join(toolBuild, "bin", "llama-export-lora");
-if (!existsSync(tool)) {
-  if (!existsSync(path.join(toolBuild, "CMakeCache.txt"))) throw new Error("run npm run bench:quantize once first: it configures llama.cpp's tools build");
-  console.error("bench: building llama-export-lora (once)...");
-  execFileSync("cmake", ["--build", toolBuild, "--target", "llama-export-lora", "-j", String(availableParallelism())], { stdio: ["ignore", "ignore", "inherit"] });
-}
+const tool = llamaTool("llama-export-lora");
 
 const workDir = path.join(root, ".bench", "merge");
 mkdirSync(workDir, { recursive: true });

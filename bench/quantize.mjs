@@ -5,13 +5,14 @@
 //   npm run bench:quantize [-- --type q4_k_m --threads 2 --runs 3 --layers 12]
 //
 // Prints the median wall time of each, their ratio, and whether the outputs are byte-identical.
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { quantize } from "../dist/index.js";
+import { llamaTool } from "./llama-tools.mjs";
 import { writeTinyLlamaGguf } from "../dist/testing/tiny-llama.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -25,21 +26,7 @@ const threads = Number(flag("threads", String(availableParallelism())));
 const runs = Number(flag("runs", "3"));
 const layers = Number(flag("layers", "12"));
 
-// llama-quantize from deps/llama.cpp (the tree the addon is built from), in a build folder of its own
-const llamaSource = path.join(root, "deps", "llama.cpp");
-const toolBuild = path.join(root, "build", "bench-llama-quantize");
-const tool = path.join(toolBuild, "bin", "llama-quantize");
-if (!existsSync(llamaSource)) throw new Error("deps/llama.cpp is missing: run `npm run build:native` first");
-if (!existsSync(tool)) {
-  console.error("bench: building llama-quantize from deps/llama.cpp (once)...");
-  const configure = [
-    "-S", llamaSource, "-B", toolBuild, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
-    "-DBUILD_SHARED_LIBS=OFF", "-DGGML_OPENMP=OFF", "-DGGML_NATIVE=ON", "-DLLAMA_OPENSSL=OFF",
-    "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=OFF", "-DLLAMA_BUILD_APP=OFF", "-DLLAMA_BUILD_TOOLS=ON",
-  ];
-  execFileSync("cmake", configure, { stdio: ["ignore", "ignore", "inherit"] });
-  execFileSync("cmake", ["--build", toolBuild, "--target", "llama-quantize", "-j", String(availableParallelism())], { stdio: ["ignore", "ignore", "inherit"] });
-}
+const tool = llamaTool("llama-quantize");
 
 const workDir = path.join(root, ".bench");
 mkdirSync(workDir, { recursive: true });

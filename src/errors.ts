@@ -26,8 +26,10 @@ export type LoraGgufErrorCode =
   | "E_UNSUPPORTED_TYPE"
   /** A checkpoint tensor's dtype cannot be converted (F32, F16 and BF16 can). */
   | "E_UNSUPPORTED_DTYPE"
-  /** A PEFT adapter of a kind llama.cpp cannot run (DoRA, non-LoRA, embedding or unknown targets). */
+  /** A PEFT adapter of a kind llama.cpp cannot run (DoRA, non-LoRA, embedding or unknown targets), or a GGUF adapter PEFT cannot express (unknown targets, mixed ranks). */
   | "E_UNSUPPORTED_ADAPTER"
+  /** The output would break a limit of the platform it is exported for (Cloudflare Workers AI: rank, file size, model family). */
+  | "E_TARGET_UNSUPPORTED"
   /** A Hugging Face checkpoint directory is incomplete or inconsistent (config.json, index, shapes). */
   | "E_BAD_CHECKPOINT_DIR"
   /** The model's architecture is not one the trainer supports yet. */
@@ -56,7 +58,9 @@ export type LoraGgufErrorCode =
   /** A checkpoint's tokenizer is of a kind the converter does not handle (SentencePiece tokenizer.model, Unigram, WordPiece, BPE without byte-level encoding). */
   | "E_UNSUPPORTED_TOKENIZER"
   /** tokenizer.json or a file beside it is malformed, or contradicts config.json (token ids past vocab_size, ...). */
-  | "E_BAD_TOKENIZER";
+  | "E_BAD_TOKENIZER"
+  /** An Ollama Modelfile does not parse (an unknown command, an unterminated quote, no FROM line), or a value cannot be written in one. */
+  | "E_BAD_MODELFILE";
 
 export class LoraGgufError extends Error {
   readonly code: LoraGgufErrorCode;

@@ -16,3 +16,4 @@ export { previewTraining, formatTrainingPreview } from "./train/preview.js";
 export { quickstart, type QuickstartOptions, type QuickstartResult } from "./quickstart/quickstart.js";
 export { convert, type ConvertOptions, type ConvertProgress, type ConvertResult } from "./convert/convert.js";
 export { merge, type MergeAdapter, type MergeOptions, type MergeProgress, type MergeResult } from "./merge/merge.js";
+export { exportPeft, exportPeftTargets, type ExportPeftOptions, type ExportPeftResult, type ExportPeftTarget } from "./export/export-peft.js";

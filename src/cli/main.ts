@@ -5,6 +5,7 @@ import { versionInfo } from "../version.js";
 import { registerInspectCommand } from "./inspect.js";
 import { EXIT_USAGE } from "./output.js";
 import { registerConvertCommand } from "./convert.js";
+import { registerExportPeftCommand } from "./export-peft.js";
 import { registerMergeCommand } from "./merge.js";
 import { registerQuantizeCommand } from "./quantize.js";
 import { registerQuickstartCommand } from "./quickstart.js";
@@ -22,6 +23,7 @@ registerMergeCommand(program);
 registerQuantizeCommand(program);
 registerInspectCommand(program);
 registerTrainCommand(program);
+registerExportPeftCommand(program);
 
 function formatVersion(): string {
   const info = versionInfo();

@@ -6,9 +6,10 @@ import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 
 import { LoraGgufError } from "../errors.js";
-import { GgmlType, GgufValueType, GgufWriter, readGgufHeader, stringEntry, type GgufMetadataEntry } from "../gguf/index.js";
-import { convertArchitectures, findConvertArchitecture, readHfConfig, type ConvertArchitecture, type HfConfig } from "./arch/index.js";
-import { openCheckpointTensors, readSafetensorsHeader, readTensorBytes, type CheckpointTensor } from "./safetensors.js";
+import { GgmlType, GgufValueType, GgufWriter, stringEntry, type GgufMetadataEntry } from "../gguf/index.js";
+import type { HfConfig } from "./arch/index.js";
+import { readBaseModelFacts, type BaseModelFacts } from "./base-model-facts.js";
+import { readSafetensorsHeader, readTensorBytes, type CheckpointTensor } from "./safetensors.js";
 import { decodeToFloat32 } from "./tensor-encoding.js";
 
 export const PEFT_CONFIG_FILE = "adapter_config.json";
@@ -21,14 +22,6 @@ interface PeftConfig {
   use_rslora?: boolean;
   use_dora?: boolean;
   target_modules?: string[] | string;
-}
-
-/** What the adapter is converted against: the base's architecture, hyperparameters and weight shapes. */
-interface BaseModelFacts {
-  architecture: ConvertArchitecture;
-  config: Pick<HfConfig, "num_attention_heads" | "num_key_value_heads">;
-  /** GGUF tensor name → ne ([in, out] for matrices). */
-  shapes: Map<string, number[]>;
 }
 
 export interface PeftConversionResult {
@@ -45,7 +38,7 @@ export async function isPeftAdapterDir(dir: string): Promise<boolean> {
 
 export async function convertPeftAdapter(dir: string, output: string, base: string, signal?: AbortSignal): Promise<PeftConversionResult> {
   const peft = await readPeftConfig(dir);
-  const facts = await readBaseModelFacts(base);
+  const facts = await readBaseModelFacts(base, "convert");
   const weights = await readSafetensorsHeader(path.join(dir, PEFT_WEIGHTS_FILE));
   const byName = new Map<string, CheckpointTensor>(weights.tensors.map((info) => [info.name, { file: weights.path, info }]));
 
@@ -120,33 +113,6 @@ async function readPeftConfig(dir: string): Promise<PeftConfig> {
     throw new LoraGgufError("E_BAD_CHECKPOINT_DIR", `convert: ${file} needs a positive integer r and a numeric lora_alpha`);
   }
   return config;
-}
-
-async function readBaseModelFacts(base: string): Promise<BaseModelFacts> {
-  const isDirectory = (await stat(base).catch(() => undefined))?.isDirectory();
-  if (isDirectory) {
-    const config = await readHfConfig(base);
-    const architecture = findConvertArchitecture(config, "convert");
-    const shapes = new Map<string, number[]>();
-    for (const [hfName, tensor] of await openCheckpointTensors(base)) {
-      const ggufName = architecture.tensorName(hfName);
-      if (ggufName) shapes.set(ggufName, [...tensor.info.shape].reverse());
-    }
-    return { architecture, config, shapes };
-  }
-  const header = await readGgufHeader(base);
-  const ggufArchitecture = header.metadataByKey.get("general.architecture")?.value;
-  const architecture = convertArchitectures.find((candidate) => candidate.ggufArchitecture === ggufArchitecture);
-  if (!architecture) {
-    throw new LoraGgufError("E_UNSUPPORTED_ARCH", `convert: the base ${base} is ${String(ggufArchitecture)}; adapters convert for ${convertArchitectures.map((a) => a.ggufArchitecture).join(", ")}`);
-  }
-  const heads = Number(header.metadataByKey.get(`${ggufArchitecture}.attention.head_count`)?.value);
-  const kvHeads = Number(header.metadataByKey.get(`${ggufArchitecture}.attention.head_count_kv`)?.value ?? heads);
-  return {
-    architecture,
-    config: { num_attention_heads: heads, num_key_value_heads: kvHeads },
-    shapes: new Map(header.tensors.map((tensor) => [tensor.name, tensor.dims])),
-  };
 }
 
 function checkPairShapes(ggufBase: string, a: CheckpointTensor, b: CheckpointTensor, rank: number, facts: BaseModelFacts): void {

@@ -26,5 +26,11 @@ export interface ConvertArchitecture {
    * element type); returns the data to write.
    */
   reorderRows?(ggufName: string, data: Uint8Array, rows: number, rowBytes: number, config: HfConfig): Uint8Array;
+  /**
+   * The head count whose rotary halves reorderRows interleaves in this tensor's rows (llama's
+   * attn_q: num_attention_heads, attn_k: num_key_value_heads); undefined for rows kept in Hugging
+   * Face's order. Exporting to PEFT undoes the permutation with it.
+   */
+  rotaryPermutedHeads?(ggufName: string): "num_attention_heads" | "num_key_value_heads" | undefined;
   generatedTensors?(config: HfConfig): GeneratedTensor[];
 }

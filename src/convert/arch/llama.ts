@@ -18,14 +18,19 @@ export const llamaArchitecture: ConvertArchitecture = {
   ],
   tensorName: (hfName) => transformerTensorName(hfName, llamaBlockTensors),
   reorderRows(ggufName, data, rows, rowBytes, config) {
-    if (/\.attn_q\.(weight|bias)$/.test(ggufName)) return permuteRotaryRows(data, rows, rowBytes, config.num_attention_heads);
-    if (/\.attn_k\.(weight|bias)$/.test(ggufName)) {
-      return permuteRotaryRows(data, rows, rowBytes, config.num_key_value_heads ?? config.num_attention_heads);
-    }
-    return data;
+    const heads = rotaryPermutedHeads(ggufName);
+    if (heads === undefined) return data;
+    return permuteRotaryRows(data, rows, rowBytes, config[heads] ?? config.num_attention_heads);
   },
+  rotaryPermutedHeads,
   generatedTensors: (config) => llama3RopeFactors(config),
 };
+
+function rotaryPermutedHeads(ggufName: string): "num_attention_heads" | "num_key_value_heads" | undefined {
+  if (/\.attn_q\.(weight|bias)$/.test(ggufName)) return "num_attention_heads";
+  if (/\.attn_k\.(weight|bias)$/.test(ggufName)) return "num_key_value_heads";
+  return undefined;
+}
 
 /**
  * Llama 3.1+ rope scaling ("rope_type": "llama3") as the frequency factors llama.cpp reads from a
