@@ -17,3 +17,7 @@ export { quickstart, type QuickstartOptions, type QuickstartResult } from "./qui
 export { convert, type ConvertOptions, type ConvertProgress, type ConvertResult } from "./convert/convert.js";
 export { merge, type MergeAdapter, type MergeOptions, type MergeProgress, type MergeResult } from "./merge/merge.js";
 export { exportPeft, exportPeftTargets, type ExportPeftOptions, type ExportPeftResult, type ExportPeftTarget } from "./export/export-peft.js";
+export { buildModelfile, modelfileDefaultParameters, type ModelfileOptions, type ModelfileResult } from "./modelfile/build-modelfile.js";
+export { parseModelfile, type ParsedModelfile } from "./modelfile/modelfile-syntax.js";
+export type { TemplateSource } from "./modelfile/ollama-template.js";
+export { generate, compareGenerations, type GenerateOptions, type GenerateResult, type CompareGenerationsResult } from "./generate/generate.js";

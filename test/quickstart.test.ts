@@ -1,6 +1,6 @@
 // The README's first command: generated model, bundled data, training, before/after.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 
 import { afterAll, describe, expect, it } from "vitest";
@@ -24,6 +24,12 @@ describe("lora-gguf quickstart", () => {
       expect(sample.after).toBe(sample.expected);
       expect(sample.before).not.toBe(sample.expected);
     }
-    for (const file of [result.model, result.dataset, result.training.adapter, result.training.metrics, result.training.lossPlot]) expect(existsSync(file)).toBe(true);
+    for (const file of [result.model, result.dataset, result.training.adapter, result.training.metrics, result.training.lossPlot, result.merged.q8_0, result.merged.q4_k_m, result.modelfile]) {
+      expect(existsSync(file)).toBe(true);
+    }
+    expect(readFileSync(result.modelfile, "utf8")).toMatch(/^FROM \.\/merged-q8_0\.gguf$/m);
+    expect(result.ollamaCreate).toBe(`ollama create lora-gguf-quickstart -f ${result.modelfile}`);
+    // the whole path, training to Modelfile, within the issue's 5 minutes on 2 cores
+    expect(Date.now() - started).toBeLessThan(300_000);
   });
 });

@@ -6,7 +6,9 @@ import { registerInspectCommand } from "./inspect.js";
 import { EXIT_USAGE } from "./output.js";
 import { registerConvertCommand } from "./convert.js";
 import { registerExportPeftCommand } from "./export-peft.js";
+import { registerGenerateCommand } from "./generate.js";
 import { registerMergeCommand } from "./merge.js";
+import { registerModelfileCommand } from "./modelfile.js";
 import { registerQuantizeCommand } from "./quantize.js";
 import { registerQuickstartCommand } from "./quickstart.js";
 import { registerTrainCommand } from "./train.js";
@@ -24,6 +26,8 @@ registerQuantizeCommand(program);
 registerInspectCommand(program);
 registerTrainCommand(program);
 registerExportPeftCommand(program);
+registerModelfileCommand(program);
+registerGenerateCommand(program);
 
 function formatVersion(): string {
   const info = versionInfo();

@@ -56,13 +56,17 @@ export function registerQuickstartCommand(program: Command): void {
             ...result.samples.flatMap((sample) => [
               `Q: ${sample.prompt}`,
               `   before: ${JSON.stringify(sample.before)}`,
-              `   after:  ${JSON.stringify(sample.after)}   (trained answer: ${JSON.stringify(sample.expected)})`,
+              `   after:  ${JSON.stringify(sample.after)}   (merged q8_0 model; trained answer: ${JSON.stringify(sample.expected)})`,
             ]),
             "",
             `base model:  ${result.model}`,
             `dataset:     ${result.dataset}`,
             `adapter:     ${training.adapter}`,
             `also:        ${training.trainingConfig}, ${training.metrics}, ${training.lossPlot}, ${training.checkpoint}`,
+            `merged:      ${result.merged.full}, ${result.merged.q8_0}, ${result.merged.q4_k_m}`,
+            `Modelfile:   ${result.modelfile}`,
+            "",
+            `next: ${result.ollamaCreate}`,
             "",
           ];
           process.stdout.write(lines.join("\n"));

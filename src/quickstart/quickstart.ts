@@ -1,12 +1,15 @@
 // `lora-gguf quickstart`: the whole path on a machine with nothing on it: a demo base model (or the
 // user's), a bundled dataset a tiny model can visibly learn, training, and a before/after sample.
-import { copyFile, mkdir, readFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 import { compileChatTemplate, readChatTemplateFromGguf } from "../chat/index.js";
 import { LoraGgufError } from "../errors.js";
 import { greedyCompletions } from "../generate/greedy-completions.js";
 import { readGgufHeader } from "../gguf/index.js";
+import { merge } from "../merge/merge.js";
+import { buildModelfile } from "../modelfile/build-modelfile.js";
+import { quantize } from "../quantize/quantize.js";
 import { packageRoot } from "../native.js";
 import { writeTinyModelGguf } from "../testing/tiny-model.js";
 import type { TrainProgress } from "../train/train-options.js";
@@ -44,6 +47,12 @@ export interface QuickstartResult {
   model: string;
   dataset: string;
   training: TrainResult;
+  /** The adapter merged into the base (base's types), and that model quantized. */
+  merged: { full: string; q8_0: string; q4_k_m: string };
+  modelfile: string;
+  /** The command that makes an Ollama model of the merged q8_0 model. */
+  ollamaCreate: string;
+  /** Before: the base model; after: the merged q8_0 model. */
   samples: QuickstartSample[];
 }
 
@@ -103,13 +112,31 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
     onProgress: options.onProgress,
   });
 
-  step("sampling again with the adapter");
-  const after = await greedyCompletions(model, prompts, { adapterPath: training.adapter, maxTokens: 24, threads: options.threads });
+  step("merging the adapter into the base, then quantizing the merged model to q8_0 and q4_k_m");
+  const merged = {
+    full: path.join(dir, "merged.gguf"),
+    q8_0: path.join(dir, "merged-q8_0.gguf"),
+    q4_k_m: path.join(dir, "merged-q4_k_m.gguf"),
+  };
+  await merge({ model, adapters: [{ path: training.adapter }], output: merged.full, threads: options.threads, force: true, signal: options.signal });
+  for (const type of ["q8_0", "q4_k_m"] as const) {
+    await quantize(merged.full, merged[type], { type, threads: options.threads, force: true, allowRequantize: true, signal: options.signal });
+  }
+  const modelfile = path.join(dir, "Modelfile");
+  const built = await buildModelfile({ model: merged.q8_0, relativeTo: dir });
+  await writeFile(modelfile, built.text);
+  const ollamaCreate = `ollama create lora-gguf-quickstart -f ${modelfile}`;
+
+  step("sampling the merged q8_0 model");
+  const after = await greedyCompletions(merged.q8_0, prompts, { maxTokens: 24, threads: options.threads });
   return {
     dir,
     model,
     dataset,
     training,
+    merged,
+    modelfile,
+    ollamaCreate,
     samples: samples.map((sample, index) => ({ ...sample, before: before[index].text.trim(), after: after[index].text.trim() })),
   };
 }

@@ -1,0 +1,119 @@
+import { open } from "node:fs/promises";
+import path from "node:path";
+
+import type { Command } from "commander";
+
+import { LoraGgufError } from "../errors.js";
+import { prepareAtomicOutput } from "../io/atomic-output.js";
+import { buildModelfile, type ModelfileResult } from "../modelfile/build-modelfile.js";
+import { printJson, runAction } from "./output.js";
+
+interface ModelfileFlags {
+  model: string;
+  lora?: string;
+  system?: string;
+  parameter: string[];
+  output?: string;
+  force?: boolean;
+  json?: boolean;
+}
+
+export function registerModelfileCommand(program: Command): void {
+  program
+    .command("modelfile")
+    .description("write an Ollama Modelfile for a GGUF model (and LoRA adapter): its chat template as TEMPLATE, stop tokens, sampling defaults")
+    .requiredOption("--model <gguf>", "the model for FROM: a merged model, or the base with --lora")
+    .option("--lora <adapter>", "a GGUF LoRA adapter for ADAPTER, applied by Ollama on top of --model")
+    .option("--system <text>", "default system prompt (SYSTEM)")
+    .option("--parameter <name=value>", "a PARAMETER over the defaults, e.g. temperature=0.2 or stop=END (repeatable)", collect, [])
+    .option("-o, --output <file>", "Modelfile to write (FROM/ADAPTER relative to its directory); default: print it")
+    .option("-f, --force", "overwrite an existing output")
+    .option("--json", "print the result as JSON")
+    .action((flags: ModelfileFlags, command: Command) =>
+      runAction(async () => {
+        const parameters: Record<string, number | string | string[]> = {};
+        for (const spec of flags.parameter) {
+          const match = /^([^=]+)=(.*)$/s.exec(spec);
+          if (!match) command.error(`error: --parameter ${spec}: expected name=value`, { exitCode: 2 });
+          const [, name, value] = match!;
+          if (name === "stop") parameters.stop = [...((parameters.stop as string[] | undefined) ?? []), value];
+          else parameters[name] = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value.trim()) ? Number(value) : value;
+        }
+        const output = flags.output === undefined ? undefined : path.resolve(flags.output);
+        const result = await buildModelfile({
+          model: flags.model,
+          adapter: flags.lora,
+          system: flags.system,
+          parameters,
+          relativeTo: output === undefined ? undefined : path.dirname(output),
+        });
+        if (output !== undefined) await writeModelfile(output, result.text, flags.force === true, [flags.model, ...(flags.lora ? [flags.lora] : [])]);
+        const createCommand = `ollama create ${ollamaModelName(flags.model)} -f ${output === undefined ? "Modelfile" : shellQuote(flags.output!)}`;
+
+        if (flags.json) {
+          printJson({ ...result, output, createCommand });
+          return;
+        }
+        for (const warning of result.warnings) process.stderr.write(`lora-gguf: warning: ${warning}\n`);
+        if (output === undefined) {
+          process.stdout.write(result.text);
+          process.stderr.write(`save it as Modelfile, then run: ${createCommand}\n`);
+        } else {
+          process.stdout.write(`wrote ${output} (TEMPLATE: ${describeSource(result)}; ${result.stops.length} stop sequences)\n`);
+          process.stdout.write(`next: ${createCommand}\n`);
+        }
+      }),
+    );
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+async function writeModelfile(output: string, text: string, force: boolean, inputs: string[]): Promise<void> {
+  const target = await prepareAtomicOutput("modelfile", output, { force, inputs });
+  try {
+    const handle = await open(target.tempPath, "w");
+    try {
+      await handle.writeFile(text);
+    } finally {
+      await handle.close();
+    }
+    await target.commit();
+  } catch (error) {
+    await target.discard();
+    throw error instanceof LoraGgufError ? error : new LoraGgufError("E_OUTPUT_DIR", `modelfile: cannot write ${output}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function describeSource(result: ModelfileResult): string {
+  switch (result.templateSource) {
+    case "ollama-library":
+      return `Ollama's template for ${result.ollamaModel}`;
+    case "ollama-library-by-tokens":
+      return `Ollama's template for ${result.ollamaModel}, guessed from special tokens`;
+    case "ollama-utils-pattern":
+      return "ollama-utils' template for the family";
+    case "ollama-utils-converted":
+      return "ollama-utils' conversion";
+    case "derived":
+      return "derived from the chat template";
+    case "none":
+      return "none";
+  }
+}
+
+/** Ollama model names are lower-case letters, digits, '.', '-' and '_'. */
+function ollamaModelName(modelPath: string): string {
+  const name = path
+    .basename(modelPath)
+    .replace(/\.gguf$/i, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, "-")
+    .replace(/^[-._]+|[-._]+$/g, "");
+  return name === "" ? "my-model" : name;
+}
+
+function shellQuote(text: string): string {
+  return /^[A-Za-z0-9_./:@%+=-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
+}

@@ -1,0 +1,230 @@
+// Text generation through node-llama-cpp (its own prebuilt llama.cpp), for trying a model or an
+// adapter: one prompt, optionally framed by the model's chat template, sampled greedily by default.
+import { availableParallelism } from "node:os";
+
+import type { LlamaModel, Token } from "node-llama-cpp";
+
+import { compileChatTemplate } from "../chat/chat-template.js";
+import { readChatTemplateFromGguf } from "../chat/gguf-chat-template.js";
+import { LoraGgufError } from "../errors.js";
+import type { GgufHeader } from "../gguf/reader.js";
+import { readModelAndAdapter } from "../lora/model-and-adapter.js";
+import {
+  optionalBoolean,
+  optionalInteger,
+  optionalSignal,
+  rejectUnknownOptions,
+  requireOptionsObject,
+  requireString,
+  requireStringAllowEmpty,
+} from "../validate.js";
+import { sharedNodeLlama } from "./greedy-completions.js";
+
+export interface GenerateOptions {
+  /** GGUF model. */
+  model: string;
+  /** GGUF LoRA adapter applied on top of `model`. */
+  adapter?: string;
+  prompt: string;
+  /** Frame the prompt as one user message with the model's chat template (add_generation_prompt). Default false: complete the text as is. */
+  chat?: boolean;
+  /** A system message before the prompt (chat only). */
+  system?: string;
+  /** Most tokens to generate. Default 256. */
+  maxTokens?: number;
+  /** Sampling temperature; 0 (the default) is greedy, so the same input gives the same output. */
+  temperature?: number;
+  /** Sampling seed, for temperature > 0. Default: the time. */
+  seed?: number;
+  /** CPU threads. Default: all CPUs. */
+  threads?: number;
+  signal?: AbortSignal;
+}
+
+export interface GenerateResult {
+  /** The generated text (special tokens left out). */
+  text: string;
+  /** The text the model was given: the prompt, or the chat template's render of it. */
+  prompt: string;
+  promptTokens: number;
+  generatedTokens: number;
+  /** "end-of-generation": the model ended its turn (EOS, <|im_end|>, ...); "max-tokens" or "context": cut off. */
+  stopReason: "end-of-generation" | "max-tokens" | "context";
+  adapter?: string;
+  /** Wall time, context creation included. */
+  seconds: number;
+  /** Generated tokens per second of evaluation (the prompt's included). */
+  tokensPerSecond: number;
+  /** Things worth knowing that did not stop generation (an adapter recorded against another base file). */
+  warnings: string[];
+}
+
+export interface CompareGenerationsResult {
+  base: GenerateResult;
+  adapted: GenerateResult;
+  /** Whether the two texts differ. */
+  differ: boolean;
+}
+
+const DEFAULT_MAX_TOKENS = 256;
+const OPTION_NAMES = ["model", "adapter", "prompt", "chat", "system", "maxTokens", "temperature", "seed", "threads", "signal"] as const;
+
+interface ResolvedGenerateOptions {
+  model: string;
+  adapter?: string;
+  prompt: string;
+  chat: boolean;
+  system?: string;
+  maxTokens: number;
+  temperature: number;
+  seed?: number;
+  threads: number;
+  signal?: AbortSignal;
+}
+
+/** Generates a completion of `prompt` (or a chat reply to it) with the model, and the adapter when given. */
+export async function generate(options: GenerateOptions): Promise<GenerateResult> {
+  const resolved = resolveOptions("generate", options);
+  const { header, warnings } = await checkInputs("generate", resolved);
+  return withModel(resolved.model, async (model) => ({
+    ...(await generateWith(model, header, resolved, resolved.adapter)),
+    warnings,
+  }));
+}
+
+/** Generates with the model alone, then with the adapter, from one load of the model. */
+export async function compareGenerations(options: GenerateOptions & { adapter: string }): Promise<CompareGenerationsResult> {
+  const resolved = resolveOptions("compareGenerations", options);
+  if (resolved.adapter === undefined) throw new LoraGgufError("E_INVALID_OPTION", "compareGenerations: adapter must be a non-empty string, got undefined");
+  const { header, warnings } = await checkInputs("compareGenerations", resolved);
+  return withModel(resolved.model, async (model) => {
+    const base = { ...(await generateWith(model, header, resolved, undefined)), warnings: [] };
+    const adapted = { ...(await generateWith(model, header, resolved, resolved.adapter)), warnings };
+    return { base, adapted, differ: base.text !== adapted.text };
+  });
+}
+
+function resolveOptions(where: string, options: GenerateOptions): ResolvedGenerateOptions {
+  const given = requireOptionsObject(where, options);
+  rejectUnknownOptions(where, given, OPTION_NAMES);
+  const chat = optionalBoolean(where, "chat", given.chat) ?? false;
+  const system = given.system === undefined ? undefined : requireStringAllowEmpty(where, "system", given.system);
+  if (system !== undefined && !chat) throw new LoraGgufError("E_INVALID_OPTION", `${where}: system needs chat (a system message is part of a chat template's render)`);
+  const temperature = given.temperature ?? 0;
+  if (typeof temperature !== "number" || !Number.isFinite(temperature) || temperature < 0 || temperature > 100) {
+    throw new LoraGgufError("E_INVALID_OPTION", `${where}: temperature must be a number from 0 to 100, got ${String(given.temperature)}`);
+  }
+  return {
+    model: requireString(where, "model", given.model),
+    adapter: given.adapter === undefined ? undefined : requireString(where, "adapter", given.adapter),
+    prompt: requireStringAllowEmpty(where, "prompt", given.prompt),
+    chat,
+    system,
+    maxTokens: optionalInteger(where, "maxTokens", given.maxTokens, 1, 1_000_000) ?? DEFAULT_MAX_TOKENS,
+    temperature,
+    seed: optionalInteger(where, "seed", given.seed, 0, 2 ** 32 - 1),
+    // node-llama-cpp's own default oversubscribes small machines (10x slower on 2 cores)
+    threads: optionalInteger(where, "threads", given.threads, 1, 1024) ?? availableParallelism(),
+    signal: optionalSignal(where, given.signal),
+  };
+}
+
+async function checkInputs(where: string, options: ResolvedGenerateOptions): Promise<{ header: GgufHeader; warnings: string[] }> {
+  const { model, warnings } = await readModelAndAdapter(where, options.model, options.adapter);
+  if (options.chat && readChatTemplateFromGguf(model) === undefined) {
+    throw new LoraGgufError("E_CHAT_TEMPLATE", `${where}: ${options.model} has no chat template (tokenizer.chat_template); generate without chat to complete the prompt as text`);
+  }
+  return { header: model, warnings };
+}
+
+async function withModel<T>(modelPath: string, use: (model: LlamaModel) => Promise<T>): Promise<T> {
+  const llama = await sharedNodeLlama();
+  let model: LlamaModel;
+  try {
+    model = await llama.loadModel({ modelPath, gpuLayers: 0 });
+  } catch (error) {
+    throw new LoraGgufError("E_NATIVE", `node-llama-cpp could not load ${modelPath}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    return await use(model);
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** The text the model is given: the chat template's render of one user message (after an optional system one), or the prompt itself. */
+function promptText(header: GgufHeader, model: LlamaModel, options: ResolvedGenerateOptions): string {
+  if (!options.chat) return options.prompt;
+  const template = compileChatTemplate(readChatTemplateFromGguf(header)!);
+  const messages = [
+    ...(options.system === undefined ? [] : [{ role: "system" as const, content: options.system }]),
+    { role: "user" as const, content: options.prompt },
+  ];
+  // the same bos/eos texts training renders with (training-samples.ts), so prompts match what was trained
+  return template.render(
+    { messages, bos_token: model.tokens.bosString ?? "", eos_token: model.tokens.eosString ?? "", add_generation_prompt: true },
+    " for the prompt",
+  );
+}
+
+async function generateWith(model: LlamaModel, header: GgufHeader, options: ResolvedGenerateOptions, adapter: string | undefined): Promise<Omit<GenerateResult, "warnings">> {
+  options.signal?.throwIfAborted();
+  const started = performance.now();
+  const prompt = promptText(header, model, options);
+  // special-token text becomes special tokens, and BOS goes in front when the vocabulary asks for it and the text did not write it, as in training
+  const promptTokens = model.tokenize(prompt, true);
+  const bos = model.tokens.bos;
+  if (model.tokens.shouldPrependBosToken && bos !== null && promptTokens[0] !== bos) promptTokens.unshift(bos);
+  if (promptTokens.length === 0) throw new LoraGgufError("E_INVALID_OPTION", "generate: the prompt is empty and the model adds no BOS token, so there is nothing to continue");
+  const contextLimit = model.trainContextSize;
+  if (promptTokens.length >= contextLimit) {
+    throw new LoraGgufError("E_INVALID_OPTION", `generate: the prompt is ${promptTokens.length} tokens, and the model's context is ${contextLimit}; shorten it`);
+  }
+
+  let context;
+  try {
+    context = await model.createContext({
+      contextSize: Math.min(contextLimit, promptTokens.length + options.maxTokens),
+      threads: options.threads,
+      ...(adapter ? { lora: { adapters: [{ filePath: adapter }] } } : {}),
+    });
+  } catch (error) {
+    throw new LoraGgufError("E_NATIVE", `node-llama-cpp could not create a context${adapter ? ` with ${adapter}` : ""}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    const sequence = context.getSequence();
+    const room = context.contextSize - promptTokens.length;
+    const generated: Token[] = [];
+    let stopReason: GenerateResult["stopReason"] = "end-of-generation";
+    const sampling = options.temperature === 0 ? { temperature: 0 } : { temperature: options.temperature, seed: options.seed };
+    const evaluationStarted = performance.now();
+    for await (const token of sequence.evaluate(promptTokens, { ...sampling, yieldEogToken: true })) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      if (model.isEogToken(token)) break;
+      generated.push(token);
+      if (generated.length >= options.maxTokens) {
+        stopReason = "max-tokens";
+        break;
+      }
+      if (generated.length >= room) {
+        stopReason = "context";
+        break;
+      }
+    }
+    sequence.dispose();
+    const finished = performance.now();
+    const evaluationSeconds = (finished - evaluationStarted) / 1000;
+    return {
+      text: model.detokenize(generated),
+      prompt,
+      promptTokens: promptTokens.length,
+      generatedTokens: generated.length,
+      stopReason,
+      adapter,
+      seconds: (finished - started) / 1000,
+      tokensPerSecond: evaluationSeconds > 0 ? generated.length / evaluationSeconds : 0,
+    };
+  } finally {
+    await context.dispose();
+  }
+}

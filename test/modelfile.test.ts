@@ -1,0 +1,482 @@
+// Ollama Modelfiles from GGUF headers: TEMPLATE from the model's own chat template (the real
+// templates llama.cpp keeps in models/templates/, on the real vocabularies they belong with),
+// stops from its end-of-turn tokens, and a file that Ollama's parser reads back to the same values.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { buildModelfile, isLoraGgufError, modelfileDefaultParameters, parseModelfile, readGgufHeader } from "../src/index.js";
+import { packageRoot } from "../src/native.js";
+import { writeTinyModelGguf } from "../src/testing/tiny-model.js";
+import { llamaSourceDir } from "../src/testing/tiny-llama.js";
+import { truncatedTokenizerEntries } from "../src/testing/truncated-vocab.js";
+import { instTemplate } from "./helpers/memorization-task.js";
+import { makeTempDir } from "./helpers/temp-dir.js";
+import { writeRandomAdapter } from "./helpers/tiny-adapter.js";
+import { writeVocabOnlyGguf } from "./helpers/vocab-only-gguf.js";
+
+const temp = makeTempDir("modelfile");
+const cli = path.join(packageRoot, "dist", "cli", "main.js");
+const file = (name: string) => path.join(temp.dir, name);
+const chatTemplate = (name: string) => readFileSync(path.join(llamaSourceDir(), "models", "templates", `${name}.jinja`), "utf8");
+
+/** A GGUF with the whole of one of llama.cpp's vocabularies (so <|im_end|>, <|eot_id|> are there as control tokens) and a chat template. */
+async function vocabOnlyModel(name: string, vocabName: "qwen2" | "llama-bpe", template: string | undefined): Promise<string> {
+  const vocabPath = path.join(llamaSourceDir(), "models", `ggml-vocab-${vocabName}.gguf`);
+  const vocab = await readGgufHeader(vocabPath);
+  const tokenCount = (vocab.metadataByKey.get("tokenizer.ggml.tokens")!.value as string[]).length;
+  await writeVocabOnlyGguf(file(name), vocabName === "qwen2" ? "qwen2" : "llama", truncatedTokenizerEntries(vocab, vocabPath, tokenCount, template));
+  return file(name);
+}
+
+async function rejection(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isLoraGgufError(error)) return { code: error.code, message: error.message };
+    throw error;
+  }
+  throw new Error("expected a rejection");
+}
+
+function run(...args: string[]) {
+  const result = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 60_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const defaultParameters: [string, number][] = [
+  ["temperature", 0.7],
+  ["top_p", 0.9],
+  ["repeat_penalty", 1],
+];
+
+let qwen: string;
+let llama3: string;
+let mistral: string;
+let mistralAdapter: string;
+
+beforeAll(async () => {
+  qwen = await vocabOnlyModel("qwen2.5.gguf", "qwen2", chatTemplate("Qwen-Qwen2.5-7B-Instruct"));
+  llama3 = await vocabOnlyModel("llama3.1.gguf", "llama-bpe", chatTemplate("meta-llama-Llama-3.1-8B-Instruct"));
+  mistral = file("mistral.gguf");
+  mistralAdapter = file("mistral-adapter.gguf");
+  // llama.cpp's SentencePiece vocabulary (Llama 2 / Mistral 7B): <s> and </s> are control tokens
+  await writeTinyModelGguf(mistral, { architecture: "llama", seed: 2, nEmbd: 64, nFf: 128, vocabSize: 512, chatTemplate: chatTemplate("mistralai-Mistral-Nemo-Instruct-2407") });
+  await writeRandomAdapter(mistral, mistralAdapter, { rank: 4, alpha: 8, seed: 1, bStd: 0.01 });
+});
+afterAll(() => temp.cleanup());
+
+describe("buildModelfile: TEMPLATE and stops from the GGUF", () => {
+  it("ChatML (Qwen2.5): Ollama's own qwen2.5 template, found by ollama-utils from the template text; stops <|endoftext|> (EOS) and <|im_end|>", async () => {
+    const result = await buildModelfile({ model: qwen, system: 'You are terse.\nAnswer with "yes" or "no".' });
+    expect(result.templateSource).toBe("ollama-library");
+    expect(result.ollamaModel).toBe("library/qwen2.5-coder:1.5b");
+    expect(result.template).toBe(QWEN25_OLLAMA_TEMPLATE);
+    expect(result.stops).toEqual(["<|endoftext|>", "<|im_end|>"]);
+    expect(result.parameters).toEqual(defaultParameters);
+    expect(result.warnings).toEqual([]);
+
+    const parsed = parseModelfile(result.text);
+    expect(parsed.from).toBe(path.resolve(qwen));
+    expect(parsed.adapters).toEqual([]);
+    expect(parsed.template).toBe(QWEN25_OLLAMA_TEMPLATE);
+    expect(parsed.system).toBe('You are terse.\nAnswer with "yes" or "no".');
+    expect(parsed.parameters).toEqual([
+      ["stop", "<|endoftext|>"],
+      ["stop", "<|im_end|>"],
+      ["temperature", "0.7"],
+      ["top_p", "0.9"],
+      ["repeat_penalty", "1"],
+    ]);
+    expect(result.text).toContain('\nSYSTEM """You are terse.\nAnswer with "yes" or "no"."""\n');
+    expect(result.text).toContain('\nPARAMETER stop "<|im_end|>"\n');
+  });
+
+  it("Llama 3.1: Ollama's llama3.1 template; stops <|end_of_text|> (EOS), <|eot_id|> and the header tokens Ollama's library adds", async () => {
+    const result = await buildModelfile({ model: llama3 });
+    expect(result.templateSource).toBe("ollama-library");
+    expect(result.ollamaModel).toBe("library/llama3.1:8b");
+    expect(result.template).toBe(LLAMA31_OLLAMA_TEMPLATE);
+    expect(result.stops).toEqual(["<|end_of_text|>", "<|eot_id|>", "<|start_header_id|>", "<|end_header_id|>"]);
+    expect(result.warnings).toEqual([]);
+    const parsed = parseModelfile(result.text);
+    expect(parsed.template).toBe(LLAMA31_OLLAMA_TEMPLATE);
+    expect(parsed.system).toBeUndefined();
+    expect(parsed.parameters.filter(([name]) => name === "stop").map(([, value]) => value)).toEqual(result.stops);
+  });
+
+  it("Qwen3: the sampling parameters of Ollama's library entry replace the defaults", async () => {
+    const model = await vocabOnlyModel("qwen3.gguf", "qwen2", chatTemplate("Qwen-Qwen3-0.6B"));
+    const result = await buildModelfile({ model, parameters: { temperature: 0.2, num_ctx: 4096 } });
+    expect(result.ollamaModel).toBe("library/qwen3-next:80b");
+    expect(result.stops).toEqual(["<|endoftext|>", "<|im_end|>", "<|im_start|>"]);
+    expect(result.parameters).toEqual([
+      ["temperature", 0.2],
+      ["top_p", 0.95],
+      ["repeat_penalty", 1],
+      ["top_k", 20],
+      ["num_ctx", 4096],
+    ]);
+  });
+
+  it("Mistral (Nemo): ollama-utils only guesses from [INST], so TEMPLATE is derived from the template's renders; the whole file, with ADAPTER", async () => {
+    const result = await buildModelfile({ model: mistral, adapter: mistralAdapter, system: "Reply in French.", relativeTo: temp.dir });
+    expect(result.templateSource).toBe("derived");
+    expect(result.template).toBe("{{ if .System }}[INST]{{ .System }}\n\n{{ else }}[INST]{{ end }}{{ .Prompt }}[/INST]{{ .Response }}</s>");
+    expect(result.stops).toEqual(["</s>"]);
+    const guessed =
+      "ollama-utils matched the chat template to library/devstral:latest's Ollama template only by its special tokens ([INST]), not by its text; " +
+      "TEMPLATE is derived from the chat template's own renders of a system, user and assistant message " +
+      "(single-turn Ollama form; tool calls and images are not carried over)";
+    // Nemo puts the system prompt into the last user message, which a per-turn template cannot do
+    const systemMoves =
+      "the derived TEMPLATE is exact for one turn only: in a two-turn chat with a system message, Ollama's render differs from the chat template's " +
+      'at character 7: "[INST]{system}\\n\\n{prompt}[/INST]{" instead of "[INST]{prompt}[/INST]{response}<"';
+    expect(result.warnings).toEqual([guessed, systemMoves]);
+    expect(result.text).toBe(
+      [
+        "# Ollama Modelfile written by lora-gguf for mistral.gguf",
+        "# TEMPLATE: derived from the GGUF's chat template by rendering it (ollama-utils has no text match for it)",
+        `# note: ${guessed}`,
+        `# note: ${systemMoves}`,
+        "",
+        "FROM ./mistral.gguf",
+        "ADAPTER ./mistral-adapter.gguf",
+        "",
+        'TEMPLATE """{{ if .System }}[INST]{{ .System }}',
+        "",
+        '{{ else }}[INST]{{ end }}{{ .Prompt }}[/INST]{{ .Response }}</s>"""',
+        "",
+        'SYSTEM """Reply in French."""',
+        "",
+        'PARAMETER stop "</s>"',
+        "PARAMETER temperature 0.7",
+        "PARAMETER top_p 0.9",
+        "PARAMETER repeat_penalty 1",
+        "",
+      ].join("\n"),
+    );
+    const parsed = parseModelfile(result.text);
+    expect(parsed).toMatchObject({ from: "./mistral.gguf", adapters: ["./mistral-adapter.gguf"], template: result.template, system: "Reply in French." });
+  });
+
+  it("the memorization task's [INST] template: derived, and exact over two turns (the space before a reply only in history)", async () => {
+    const model = file("inst.gguf");
+    await writeTinyModelGguf(model, { architecture: "llama", seed: 2, nEmbd: 64, nFf: 128, vocabSize: 512, chatTemplate: instTemplate });
+    const result = await buildModelfile({ model });
+    expect(result.template).toBe("{{ if .System }} {{ .System }}</s>{{ end }}[INST] {{ .Prompt }} [/INST]{{ if .Response }} {{ end }}{{ .Response }}</s>");
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0]).toMatch(/^ollama-utils matched the chat template to library\/devstral:latest's Ollama template only by its special tokens/);
+  });
+});
+
+describe("buildModelfile: fallbacks", () => {
+  it("Qwen3.5, which ollama-utils cannot map: a derived ChatML template, and a warning that earlier turns differ (their <think> blocks)", async () => {
+    const model = await vocabOnlyModel("qwen3.5.gguf", "qwen2", chatTemplate("Qwen3.5-4B"));
+    const result = await buildModelfile({ model });
+    expect(result.templateSource).toBe("derived");
+    expect(result.template).toBe(
+      "{{ if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}<|im_start|>user\n{{ .Prompt }}<|im_end|>\n" +
+        "<|im_start|>assistant\n<think>\n{{ if .Response }}\n</think>\n\n{{ end }}{{ .Response }}<|im_end|>\n",
+    );
+    expect(result.stops).toEqual(["<|endoftext|>", "<|im_end|>"]);
+    expect(result.warnings).toEqual([
+      "ollama-utils could not map the chat template; TEMPLATE is derived from the chat template's own renders of a system, user and assistant message " +
+        "(single-turn Ollama form; tool calls and images are not carried over)",
+      "the derived TEMPLATE is exact for one turn only: in a two-turn chat, Ollama's render differs from the chat template's at character 58: " +
+        '"art|>assistant\\n<think>\\n\\n</think>\\n\\n{respo" instead of "art|>assistant\\n{response}<|im_end|>\\n<|im"',
+    ]);
+    expect(parseModelfile(result.text).template).toBe(result.template);
+  });
+
+  it("a template neither ollama-utils nor @huggingface/jinja can handle (ByteDance Seed-OSS): no TEMPLATE, with the reason", async () => {
+    const model = await vocabOnlyModel("seed-oss.gguf", "qwen2", chatTemplate("ByteDance-Seed-OSS"));
+    const result = await buildModelfile({ model, system: "Be brief." });
+    expect(result.templateSource).toBe("none");
+    expect(result.template).toBeUndefined();
+    expect(result.warnings).toEqual([
+      "ollama-utils could not map the chat template, and deriving one from its renders failed (the chat template failed while deriving an Ollama template: " +
+        "Object keys must be strings: got IntegerValue); no TEMPLATE is written, so Ollama passes prompts through unchanged: " +
+        "write a TEMPLATE by hand (https://github.com/ollama/ollama/blob/main/docs/template.md)",
+      "SYSTEM has no effect without a TEMPLATE",
+    ]);
+    const parsed = parseModelfile(result.text);
+    expect(parsed.template).toBeUndefined();
+    expect(parsed.system).toBe("Be brief.");
+    expect(result.text).not.toMatch(/^TEMPLATE/m);
+  });
+
+  it("a model without a chat template: no TEMPLATE, EOS as the stop", async () => {
+    const model = file("base-no-template.gguf");
+    await writeTinyModelGguf(model, { architecture: "llama", seed: 2, nEmbd: 64, nFf: 128, vocabSize: 512 });
+    const result = await buildModelfile({ model });
+    expect(result.templateSource).toBe("none");
+    expect(result.stops).toEqual(["</s>"]);
+    expect(result.warnings).toEqual([
+      "the model has no chat template (tokenizer.chat_template), so no TEMPLATE is written and Ollama passes prompts through unchanged; " +
+        "fine for a base model, not for a chat fine-tune",
+    ]);
+  });
+});
+
+describe("buildModelfile: quoting, parameters, bad input", () => {
+  it("values that need quoting read back unchanged; parameters override the defaults; stop adds to the end-of-turn tokens", async () => {
+    const systems = ['  leading and trailing spaces  ', 'ends with a quote"', '""starts with two quotes', 'a line\n"""inside""" but not at a line end\nmore', "", "tab\there"];
+    for (const system of systems) {
+      const result = await buildModelfile({ model: qwen, system, parameters: { stop: ["User:", ' "quoted" '], temperature: 0, min_p: 0.05, seed: 7 } });
+      const parsed = parseModelfile(result.text);
+      expect(parsed.system, JSON.stringify(system)).toBe(system);
+      expect(parsed.parameters).toEqual([
+        ["stop", "<|endoftext|>"],
+        ["stop", "<|im_end|>"],
+        ["stop", "User:"],
+        ["stop", ' "quoted" '],
+        ["temperature", "0"],
+        ["top_p", "0.9"],
+        ["repeat_penalty", "1"],
+        ["min_p", "0.05"],
+        ["seed", "7"],
+      ]);
+    }
+    expect(Object.keys(modelfileDefaultParameters)).toEqual(["temperature", "top_p", "repeat_penalty"]);
+  });
+
+  it("refuses what a Modelfile cannot carry, and bad parameters", async () => {
+    expect(await rejection(buildModelfile({ model: qwen, system: 'ends a line with """\nthen more' }))).toEqual({
+      code: "E_BAD_MODELFILE",
+      message: 'the system prompt has a line ending in """, which would close its """ quotes early',
+    });
+    expect(await rejection(buildModelfile({ model: qwen, system: "zero\u200bwidth" }))).toEqual({
+      code: "E_BAD_MODELFILE",
+      message: "the system prompt holds the character U+200B, which Ollama's Modelfile parser drops",
+    });
+    expect(await rejection(buildModelfile({ model: qwen, parameters: { "top-k": 5 } }))).toEqual({
+      code: "E_INVALID_OPTION",
+      message: 'buildModelfile: parameter names are letters, digits and _, got "top-k"',
+    });
+    expect(await rejection(buildModelfile({ model: qwen, parameters: { temperature: Number.NaN } }))).toEqual({
+      code: "E_INVALID_OPTION",
+      message: "buildModelfile: parameters.temperature must be a finite number or a non-empty string, got number NaN",
+    });
+    expect((await rejection(buildModelfile({ model: qwen, adaptor: "x" } as never))).code).toBe("E_INVALID_OPTION");
+  });
+
+  it("checks the files: missing, an adapter given as the model, a model as the adapter, an adapter for another architecture", async () => {
+    expect((await rejection(buildModelfile({ model: file("missing.gguf") }))).code).toBe("E_INPUT_NOT_FOUND");
+    expect(await rejection(buildModelfile({ model: mistralAdapter }))).toMatchObject({ code: "E_WRONG_KIND" });
+    expect(await rejection(buildModelfile({ model: mistral, adapter: qwen }))).toMatchObject({ code: "E_WRONG_KIND" });
+    const qwenModel = file("tiny-qwen2.gguf");
+    const qwenAdapter = file("tiny-qwen2-adapter.gguf");
+    await writeTinyModelGguf(qwenModel, { architecture: "qwen2", seed: 2, nEmbd: 64, nFf: 128, vocabSize: 512 });
+    await writeRandomAdapter(qwenModel, qwenAdapter, { rank: 4, alpha: 8, seed: 1, bStd: 0.01 });
+    expect(await rejection(buildModelfile({ model: mistral, adapter: qwenAdapter }))).toEqual({
+      code: "E_ADAPTER_MISMATCH",
+      message: `buildModelfile: ${qwenAdapter} is an adapter for qwen2, but ${mistral} is llama`,
+    });
+  });
+});
+
+describe("parseModelfile (Ollama's parser rules)", () => {
+  it("reads comments, bare values with spaces, quoted and multi-line values, MESSAGE, case-insensitive commands", () => {
+    const parsed = parseModelfile(
+      [
+        "# a comment",
+        "from /models/my model.gguf",
+        "ADAPTER ./a.gguf",
+        'TEMPLATE """{{ .System }}',
+        '  "quoted" {{ .Prompt }}"""',
+        'SYSTEM "one line"',
+        "PARAMETER stop <|im_end|>",
+        'PARAMETER stop "  spaced  "',
+        "PARAMETER num_ctx 4096",
+        'MESSAGE user "hi there"',
+        "",
+      ].join("\n"),
+    );
+    expect(parsed).toMatchObject({
+      from: "/models/my model.gguf",
+      adapters: ["./a.gguf"],
+      template: '{{ .System }}\n  "quoted" {{ .Prompt }}',
+      system: "one line",
+      parameters: [
+        ["stop", "<|im_end|>"],
+        ["stop", "  spaced  "],
+        ["num_ctx", "4096"],
+      ],
+      messages: [["user", "hi there"]],
+    });
+  });
+
+  it("rejects what Ollama rejects, with the line", () => {
+    const failure = (text: string) => {
+      try {
+        parseModelfile(text);
+      } catch (error) {
+        if (isLoraGgufError(error)) return `${error.code}: ${error.message}`;
+        throw error;
+      }
+      return "parsed";
+    };
+    expect(failure("FROM a.gguf\nWHATEVER x\n")).toBe(
+      'E_BAD_MODELFILE: parseModelfile: line 2: command must be one of "from", "license", "template", "system", "adapter", "draft", "renderer", "parser", "parameter", "message", "requires"',
+    );
+    expect(failure('FROM a.gguf\nTEMPLATE """never closed\n')).toBe("E_BAD_MODELFILE: parseModelfile: line 3: unexpected end of file inside a quoted value");
+    expect(failure("SYSTEM hi\n")).toBe("E_BAD_MODELFILE: parseModelfile: no FROM line");
+    expect(failure("FROM a.gguf\nMESSAGE robot hi\n")).toBe('E_BAD_MODELFILE: parseModelfile: line 2: message role must be one of "system", "user", or "assistant"');
+  });
+});
+
+describe("lora-gguf modelfile", () => {
+  it("--help lists every flag", () => {
+    const help = run("modelfile", "--help");
+    expect(help.code).toBe(0);
+    for (const flag of ["--model", "--lora", "--system", "--parameter", "--output", "--force", "--json"]) expect(help.stdout).toContain(flag);
+  });
+
+  it("writes the Modelfile with paths relative to it, and prints the ollama create command", () => {
+    const dir = file("cli-out");
+    mkdirSync(dir);
+    const output = path.join(dir, "Modelfile");
+    const result = run("modelfile", "--model", mistral, "--lora", mistralAdapter, "--system", "Reply in French.", "--parameter", "num_ctx=2048", "-o", output);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe(`wrote ${output} (TEMPLATE: derived from the chat template; 1 stop sequences)\nnext: ollama create mistral -f ${output}\n`);
+    expect(result.stderr).toContain("lora-gguf: warning: ollama-utils matched the chat template to library/devstral:latest's Ollama template only by its special tokens");
+    const parsed = parseModelfile(readFileSync(output, "utf8"));
+    expect(parsed).toMatchObject({ from: "../mistral.gguf", adapters: ["../mistral-adapter.gguf"], system: "Reply in French." });
+    expect(parsed.parameters.at(-1)).toEqual(["num_ctx", "2048"]);
+
+    const again = run("modelfile", "--model", mistral, "-o", output);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe(`lora-gguf: modelfile: ${output} already exists; pass force (--force) to overwrite it [E_OUTPUT_EXISTS]\n`);
+    expect(run("modelfile", "--model", mistral, "-o", output, "--force").code).toBe(0);
+    expect(parseModelfile(readFileSync(output, "utf8")).adapters).toEqual([]);
+  });
+
+  it("prints the Modelfile without -o; --json gives the result", () => {
+    const printed = run("modelfile", "--model", qwen);
+    expect(printed.code, printed.stderr).toBe(0);
+    expect(parseModelfile(printed.stdout).template).toBe(QWEN25_OLLAMA_TEMPLATE);
+    expect(printed.stderr).toBe("save it as Modelfile, then run: ollama create qwen2.5 -f Modelfile\n");
+
+    const json = run("modelfile", "--model", llama3, "--json");
+    expect(json.code, json.stderr).toBe(0);
+    const result = JSON.parse(json.stdout);
+    expect(result).toMatchObject({ templateSource: "ollama-library", ollamaModel: "library/llama3.1:8b", stops: ["<|end_of_text|>", "<|eot_id|>", "<|start_header_id|>", "<|end_header_id|>"], warnings: [] });
+    expect(parseModelfile(result.text).template).toBe(LLAMA31_OLLAMA_TEMPLATE);
+  });
+
+  it("exit codes: a missing model is 1 with [E_INPUT_NOT_FOUND]; usage errors are 2", () => {
+    const missing = run("modelfile", "--model", file("missing.gguf"), "-o", file("never-written"));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe(`lora-gguf: GGUF file not found: ${file("missing.gguf")} [E_INPUT_NOT_FOUND]\n`);
+    expect(existsSync(file("never-written"))).toBe(false);
+    expect(run("modelfile").code).toBe(2);
+    expect(run("modelfile", "--model", qwen, "--parameter", "temperature").code).toBe(2);
+    expect(run("modelfile", "--model", qwen, "--parameter", "top-k=3").code).toBe(2);
+  });
+});
+
+/** Ollama's library template for qwen2.5 (ollama-utils' table, entry library/qwen2.5-coder:1.5b). */
+const QWEN25_OLLAMA_TEMPLATE = `{{- if .Suffix }}<|fim_prefix|>{{ .Prompt }}<|fim_suffix|>{{ .Suffix }}<|fim_middle|>
+{{- else if .Messages }}
+{{- if or .System .Tools }}<|im_start|>system
+{{- if .System }}
+{{ .System }}
+{{- end }}
+{{- if .Tools }}
+
+# Tools
+
+You may call one or more functions to assist with the user query.
+
+You are provided with function signatures within <tools></tools> XML tags:
+<tools>
+{{- range .Tools }}
+{"type": "function", "function": {{ .Function }}}
+{{- end }}
+</tools>
+
+For each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:
+<tool_call>
+{"name": <function-name>, "arguments": <args-json-object>}
+</tool_call>
+{{- end }}<|im_end|>
+{{ end }}
+{{- range $i, $_ := .Messages }}
+{{- $last := eq (len (slice $.Messages $i)) 1 -}}
+{{- if eq .Role "user" }}<|im_start|>user
+{{ .Content }}<|im_end|>
+{{ else if eq .Role "assistant" }}<|im_start|>assistant
+{{ if .Content }}{{ .Content }}
+{{- else if .ToolCalls }}<tool_call>
+{{ range .ToolCalls }}{"name": "{{ .Function.Name }}", "arguments": {{ .Function.Arguments }}}
+{{ end }}</tool_call>
+{{- end }}{{ if not $last }}<|im_end|>
+{{ end }}
+{{- else if eq .Role "tool" }}<|im_start|>user
+<tool_response>
+{{ .Content }}
+</tool_response><|im_end|>
+{{ end }}
+{{- if and (ne .Role "assistant") $last }}<|im_start|>assistant
+{{ end }}
+{{- end }}
+{{- else }}
+{{- if .System }}<|im_start|>system
+{{ .System }}<|im_end|>
+{{ end }}{{ if .Prompt }}<|im_start|>user
+{{ .Prompt }}<|im_end|>
+{{ end }}<|im_start|>assistant
+{{ end }}{{ .Response }}{{ if .Response }}<|im_end|>{{ end }}`;
+
+/** Ollama's library template for llama3.1 (ollama-utils' table, entry library/llama3.1:8b). */
+const LLAMA31_OLLAMA_TEMPLATE = `{{- if or .System .Tools }}<|start_header_id|>system<|end_header_id|>
+{{- if .System }}
+
+{{ .System }}
+{{- end }}
+{{- if .Tools }}
+
+Cutting Knowledge Date: December 2023
+
+When you receive a tool call response, use the output to format an answer to the orginal user question.
+
+You are a helpful assistant with tool calling capabilities.
+{{- end }}<|eot_id|>
+{{- end }}
+{{- range $i, $_ := .Messages }}
+{{- $last := eq (len (slice $.Messages $i)) 1 }}
+{{- if eq .Role "user" }}<|start_header_id|>user<|end_header_id|>
+{{- if and $.Tools $last }}
+
+Given the following functions, please respond with a JSON for a function call with its proper arguments that best answers the given prompt.
+
+Respond in the format {"name": function name, "parameters": dictionary of argument name and its value}. Do not use variables.
+
+{{ range $.Tools }}
+{{- . }}
+{{ end }}
+Question: {{ .Content }}<|eot_id|>
+{{- else }}
+
+{{ .Content }}<|eot_id|>
+{{- end }}{{ if $last }}<|start_header_id|>assistant<|end_header_id|>
+
+{{ end }}
+{{- else if eq .Role "assistant" }}<|start_header_id|>assistant<|end_header_id|>
+{{- if .ToolCalls }}
+{{ range .ToolCalls }}
+{"name": "{{ .Function.Name }}", "parameters": {{ .Function.Arguments }}}{{ end }}
+{{- else }}
+
+{{ .Content }}
+{{- end }}{{ if not $last }}<|eot_id|>{{ end }}
+{{- else if eq .Role "tool" }}<|start_header_id|>ipython<|end_header_id|>
+
+{{ .Content }}<|eot_id|>{{ if $last }}<|start_header_id|>assistant<|end_header_id|>
+
+{{ end }}
+{{- end }}
+{{- end }}`;
