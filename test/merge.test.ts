@@ -4,7 +4,7 @@ import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { inspect, isLoraGgufError, merge, quantize, readGgufHeader } from "../src/index.js";
+import { inspect, isLoraGgufError, merge, quantize, readGgufHeader, stringEntry, writeGgufFile } from "../src/index.js";
 import { writeTinyLlamaGguf } from "../src/testing/tiny-llama.js";
 import { klDivergence, tokenSequenceProbabilities } from "./helpers/llama-eval.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
@@ -98,6 +98,17 @@ describe("merge", () => {
     const otherAdapter = path.join(temp.dir, "other-adapter.gguf");
     await writeRandomAdapter(other, otherAdapter, { rank: 4, alpha: 8, seed: 1, bStd: 0.05 });
     expect((await attempt({ model: base, adapters: [{ path: otherAdapter }], output: out })).code).toBe("E_ADAPTER_MISMATCH");
+    // the same adapter, labelled as another architecture's
+    const header = await readGgufHeader(adapterA);
+    const bytes = readFileSync(adapterA);
+    const relabelled = path.join(temp.dir, "qwen2-labelled.gguf");
+    await writeGgufFile(relabelled, {
+      metadata: header.metadata.map((entry) => (entry.key === "general.architecture" ? stringEntry(entry.key, "qwen2") : entry)),
+      tensors: header.tensors.map((t) => ({ name: t.name, dims: t.dims, type: t.type, data: bytes.subarray(t.absoluteOffset, t.absoluteOffset + t.byteSize) })),
+    });
+    const architecture = await attempt({ model: base, adapters: [{ path: relabelled }], output: out });
+    expect(architecture.code).toBe("E_ADAPTER_MISMATCH");
+    expect(architecture.message).toMatch(/is for qwen2 but .* is llama/);
     expect((await attempt({ model: base, adapters: [{ path: adapterA, scale: Number.NaN }], output: out })).code).toBe("E_INVALID_OPTION");
     expect((await attempt({ model: base, adapters: [{ path: path.join(temp.dir, "missing.gguf") }], output: out })).code).toBe("E_INPUT_NOT_FOUND");
     expect((await attempt({ model: adapterA, adapters: [{ path: adapterA }], output: out })).code).toBe("E_WRONG_KIND");
