@@ -14,6 +14,7 @@ import { tinyHfTokenizer, tinyHfTokenizerFiles } from "../src/testing/tiny-hf-to
 import { writeTinyPeftAdapter, type TinyPeftAdapter } from "../src/testing/tiny-peft-adapter.js";
 import { hfReferenceNextTokenProbabilities } from "./helpers/hf-reference-forward.js";
 import { tokenSequenceProbabilities } from "./helpers/llama-eval.js";
+import { tinyPeftModules } from "./helpers/peft-modules.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
 
 const temp = makeTempDir("peft");
@@ -22,15 +23,7 @@ afterAll(() => temp.cleanup());
 const hidden = 64;
 const kvWidth = 32;
 const ffn = 128;
-const modules = [
-  { name: "self_attn.q_proj", out: hidden, in: hidden },
-  { name: "self_attn.k_proj", out: kvWidth, in: hidden },
-  { name: "self_attn.v_proj", out: kvWidth, in: hidden },
-  { name: "self_attn.o_proj", out: hidden, in: hidden },
-  { name: "mlp.gate_proj", out: ffn, in: hidden },
-  { name: "mlp.up_proj", out: ffn, in: hidden },
-  { name: "mlp.down_proj", out: hidden, in: ffn },
-];
+const modules = tinyPeftModules(hidden, kvWidth, ffn);
 
 async function baseCheckpoint(name: string, architecture: TinyHfArchitecture): Promise<string> {
   const tokenizer = await tinyHfTokenizer({ family: architecture === "qwen2" ? "qwen2" : "llama3", keepTokens: 800 });

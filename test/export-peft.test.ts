@@ -17,6 +17,7 @@ import { SeededRandom } from "../src/seeded-random.js";
 import { writeTinyHfCheckpoint, type TinyHfArchitecture } from "../src/testing/tiny-hf-checkpoint.js";
 import { tinyHfTokenizer, tinyHfTokenizerFiles } from "../src/testing/tiny-hf-tokenizer.js";
 import { writeTinyPeftAdapter } from "../src/testing/tiny-peft-adapter.js";
+import { tinyPeftModules } from "./helpers/peft-modules.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
 
 const temp = makeTempDir("export-peft");
@@ -25,15 +26,7 @@ afterAll(() => temp.cleanup());
 const hidden = 64;
 const kvWidth = 32;
 const ffn = 128;
-const modules = [
-  { name: "self_attn.q_proj", out: hidden, in: hidden },
-  { name: "self_attn.k_proj", out: kvWidth, in: hidden },
-  { name: "self_attn.v_proj", out: kvWidth, in: hidden },
-  { name: "self_attn.o_proj", out: hidden, in: hidden },
-  { name: "mlp.gate_proj", out: ffn, in: hidden },
-  { name: "mlp.up_proj", out: ffn, in: hidden },
-  { name: "mlp.down_proj", out: hidden, in: ffn },
-];
+const modules = tinyPeftModules(hidden, kvWidth, ffn);
 
 const bases = {} as Record<"llama" | "qwen2", { dir: string; gguf: string }>;
 

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { convert } from "../convert/convert.js";
 import { convertOutTypes, type ConvertOutType } from "../convert/tensor-encoding.js";
 import { formatBytes, printJson, runAction } from "./output.js";
-import { abortOnInterrupt, createProgressBar } from "./progress.js";
+import { withTensorProgress } from "./progress.js";
 
 interface ConvertFlags {
   output?: string;
@@ -31,29 +31,22 @@ export function registerConvertCommand(program: Command): void {
           command.error(`error: --outtype must be one of ${convertOutTypes.join(", ")}, got "${flags.outtype}"`, { exitCode: 2 });
         }
         const output = flags.output ?? `${dir.replace(/\/+$/, "")}/${dir.replace(/\/+$/, "").split("/").at(-1)}-${flags.outtype}.gguf`;
-        const bar = createProgressBar("convert", !flags.json);
-        const interrupt = abortOnInterrupt();
-        try {
-          const result = await convert(dir, output, {
+        const result = await withTensorProgress("convert", !flags.json, (signal, onProgress) =>
+          convert(dir, output, {
             outType: flags.outtype as ConvertOutType,
             preTokenizer: flags.preTokenizer,
             base: flags.base,
             force: flags.force === true,
-            signal: interrupt.signal,
-            onProgress: (progress) => bar.update(progress.tensorsDone, progress.tensorsTotal, progress.tensorName),
-          });
-          bar.stop();
-          if (flags.json) printJson(result);
-          else {
-            process.stdout.write(
-              `wrote ${result.output}: ${result.kind === "adapter" ? `LoRA adapter for ${result.architecture} (r ${result.rank}, alpha ${result.alpha})` : result.architecture}, ` +
-                `${result.tensorCount} tensors, ${formatBytes(result.outputBytes)}` +
-                `${result.preTokenizer ? `, pre-tokenizer ${result.preTokenizer}` : ""}, in ${result.seconds.toFixed(2)} s\n`,
-            );
-          }
-        } finally {
-          bar.stop();
-          interrupt.dispose();
+            signal,
+            onProgress,
+          }));
+        if (flags.json) printJson(result);
+        else {
+          process.stdout.write(
+            `wrote ${result.output}: ${result.kind === "adapter" ? `LoRA adapter for ${result.architecture} (r ${result.rank}, alpha ${result.alpha})` : result.architecture}, ` +
+              `${result.tensorCount} tensors, ${formatBytes(result.outputBytes)}` +
+              `${result.preTokenizer ? `, pre-tokenizer ${result.preTokenizer}` : ""}, in ${result.seconds.toFixed(2)} s\n`,
+          );
         }
       }),
     );

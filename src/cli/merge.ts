@@ -2,7 +2,7 @@ import type { Command } from "commander";
 
 import { merge, type MergeAdapter } from "../merge/merge.js";
 import { formatBytes, printJson, runAction } from "./output.js";
-import { abortOnInterrupt, createProgressBar } from "./progress.js";
+import { withTensorProgress } from "./progress.js";
 
 interface MergeFlags {
   model: string;
@@ -40,30 +40,23 @@ export function registerMergeCommand(program: Command): void {
           return { path: match[1], scale };
         });
         if (flags.threads !== undefined && !/^\d+$/.test(flags.threads)) command.error(`error: --threads must be a positive integer`, { exitCode: 2 });
-        const bar = createProgressBar("merge", !flags.json);
-        const interrupt = abortOnInterrupt();
-        try {
-          const result = await merge({
+        const result = await withTensorProgress("merge", !flags.json, (signal, onProgress) =>
+          merge({
             model: flags.model,
             adapters,
             output: flags.output,
             type: flags.type,
             threads: flags.threads === undefined ? undefined : Number(flags.threads),
             force: flags.force === true,
-            signal: interrupt.signal,
-            onProgress: (progress) => bar.update(progress.tensorsDone, progress.tensorsTotal, progress.tensorName),
-          });
-          bar.stop();
-          if (flags.json) printJson(result);
-          else {
-            process.stdout.write(
-              `wrote ${result.output}: ${result.mergedTensorCount} of ${result.tensorCount} tensors merged` +
-                `${result.type ? `, quantized to ${result.type}` : ""}, ${formatBytes(result.outputBytes)} in ${result.seconds.toFixed(2)} s\n`,
-            );
-          }
-        } finally {
-          bar.stop();
-          interrupt.dispose();
+            signal,
+            onProgress,
+          }));
+        if (flags.json) printJson(result);
+        else {
+          process.stdout.write(
+            `wrote ${result.output}: ${result.mergedTensorCount} of ${result.tensorCount} tensors merged` +
+              `${result.type ? `, quantized to ${result.type}` : ""}, ${formatBytes(result.outputBytes)} in ${result.seconds.toFixed(2)} s\n`,
+          );
         }
       }),
     );

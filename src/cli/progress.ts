@@ -46,3 +46,22 @@ export function abortOnInterrupt(options: { message?: string; onInterrupt?: () =
   process.on("SIGINT", onInterrupt);
   return { signal: controller.signal, dispose: () => process.off("SIGINT", onInterrupt) };
 }
+
+/**
+ * Runs a tensor-by-tensor operation (convert, merge, quantize) with a progress bar and Ctrl-C
+ * wired to its AbortSignal; both are torn down however the operation ends.
+ */
+export async function withTensorProgress<T>(
+  label: string,
+  showBar: boolean,
+  operation: (signal: AbortSignal, onProgress: (progress: { tensorsDone: number; tensorsTotal: number; tensorName: string }) => void) => Promise<T>,
+): Promise<T> {
+  const bar = createProgressBar(label, showBar);
+  const interrupt = abortOnInterrupt();
+  try {
+    return await operation(interrupt.signal, (progress) => bar.update(progress.tensorsDone, progress.tensorsTotal, progress.tensorName));
+  } finally {
+    bar.stop();
+    interrupt.dispose();
+  }
+}

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { quantize } from "../quantize/quantize.js";
 import { quantizationTypes } from "../quantize/types.js";
 import { formatBytes, printJson, runAction } from "./output.js";
-import { abortOnInterrupt, createProgressBar } from "./progress.js";
+import { withTensorProgress } from "./progress.js";
 
 interface QuantizeFlags {
   type: string;
@@ -36,31 +36,24 @@ export function registerQuantizeCommand(program: Command): void {
         }
         if (!input || !output) command.error("error: quantize needs <input> and <output>", { exitCode: 2 });
         const threads = flags.threads === undefined ? undefined : Number(flags.threads);
-        const bar = createProgressBar("quantize", !flags.json);
-        const interrupt = abortOnInterrupt();
-        try {
-          const result = await quantize(input!, output!, {
+        const result = await withTensorProgress("quantize", !flags.json, (signal, onProgress) =>
+          quantize(input!, output!, {
             type: flags.type,
             threads,
             force: flags.force === true,
             allowRequantize: flags.allowRequantize === true,
             leaveOutputTensor: flags.leaveOutputTensor === true,
             pure: flags.pure === true,
-            signal: interrupt.signal,
-            onProgress: (progress) => bar.update(progress.tensorsDone, progress.tensorsTotal, progress.tensorName),
-          });
-          bar.stop();
-          if (flags.json) {
-            printJson(result);
-          } else {
-            process.stdout.write(
-              `wrote ${result.output}: ${result.type}, ${result.tensorCount} tensors, ` +
-                `${formatBytes(result.inputBytes)} -> ${formatBytes(result.outputBytes)} in ${result.seconds.toFixed(2)} s\n`,
-            );
-          }
-        } finally {
-          bar.stop();
-          interrupt.dispose();
+            signal,
+            onProgress,
+          }));
+        if (flags.json) {
+          printJson(result);
+        } else {
+          process.stdout.write(
+            `wrote ${result.output}: ${result.type}, ${result.tensorCount} tensors, ` +
+              `${formatBytes(result.inputBytes)} -> ${formatBytes(result.outputBytes)} in ${result.seconds.toFixed(2)} s\n`,
+          );
         }
       }),
     );
