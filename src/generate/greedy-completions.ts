@@ -2,13 +2,18 @@
 // beside our addon): greedy completions of prompts, with or without a LoRA adapter.
 import { availableParallelism } from "node:os";
 
-import { getLlama, type Llama } from "node-llama-cpp";
+import type { Llama } from "node-llama-cpp";
 
 let llamaPromise: Promise<Llama> | undefined;
 
-/** One CPU node-llama-cpp instance per process; it never builds llama.cpp from source. */
+/**
+ * One CPU node-llama-cpp instance per process; it never builds llama.cpp from source. Imported on
+ * first use: loading node-llama-cpp takes a third of a second, which every CLI command would pay.
+ */
 export function sharedNodeLlama(): Promise<Llama> {
-  llamaPromise ??= getLlama({ gpu: false, build: "never", logLevel: "error" as never, progressLogs: false });
+  llamaPromise ??= import("node-llama-cpp").then(({ getLlama }) =>
+    getLlama({ gpu: false, build: "never", logLevel: "error" as never, progressLogs: false }),
+  );
   return llamaPromise;
 }
 
