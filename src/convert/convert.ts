@@ -2,6 +2,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 
 import { LoraGgufError } from "../errors.js";
+import { checkOutputPath } from "../io/atomic-output.js";
 import { GgmlType, GgufWriter, stringEntry, uint32Entry, type GgufMetadataEntry } from "../gguf/index.js";
 import {
   optionalBoolean, optionalFunction, optionalSignal, rejectUnknownOptions, requireOptionsObject, requireString,
@@ -86,7 +87,7 @@ export async function convert(inputDir: string, output: string, options: Convert
     if (!base) {
       throw new LoraGgufError("E_INVALID_OPTION", `${where}: ${inputDir} is a PEFT adapter; give its base model with base (--base): the base's Hugging Face directory or GGUF`);
     }
-    await checkOutput(where, output, force);
+    await checkOutputPath(where, output, { force, inputs: [inputDir] });
     const adapter = await convertPeftAdapter(inputDir, output, base, signal);
     return {
       output: path.resolve(output),
@@ -111,7 +112,7 @@ export async function convert(inputDir: string, output: string, options: Convert
       `${where}: the tokenizer has ${tokenizer.vocabSize} tokens but config.json says vocab_size ${config.vocab_size}`,
     );
   }
-  await checkOutput(where, output, force);
+  await checkOutputPath(where, output, { force, inputs: [inputDir] });
   signal?.throwIfAborted();
 
   const metadata: GgufMetadataEntry[] = [
@@ -210,11 +211,3 @@ async function tensorData(tensor: PlannedTensor, architecture: ConvertArchitectu
   return encodeFromFloat32(decodeToFloat32(bytes, source.info.dtype), tensor.type, tensor.dims[0]);
 }
 
-async function checkOutput(where: string, output: string, force: boolean): Promise<void> {
-  const existing = await stat(output).catch(() => undefined);
-  if (existing && !force) throw new LoraGgufError("E_OUTPUT_EXISTS", `${where}: ${output} already exists; pass force (--force) to overwrite it`);
-  const directory = path.dirname(path.resolve(output));
-  if (!(await stat(directory).catch(() => undefined))?.isDirectory()) {
-    throw new LoraGgufError("E_OUTPUT_DIR", `${where}: the output directory ${directory} does not exist; create it first`);
-  }
-}

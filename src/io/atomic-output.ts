@@ -17,7 +17,11 @@ export interface AtomicOutput {
   discard(): Promise<void>;
 }
 
-export async function prepareAtomicOutput(where: string, output: string, options: { force: boolean; inputs: string[] }): Promise<AtomicOutput> {
+/**
+ * Refuses an output that is also an input, lies in a missing or read-only directory, already exists
+ * (unless force) or is a directory. Returns the absolute path.
+ */
+export async function checkOutputPath(where: string, output: string, options: { force: boolean; inputs: string[] }): Promise<string> {
   const finalPath = path.resolve(output);
   for (const input of options.inputs) {
     if (path.resolve(input) === finalPath) {
@@ -41,6 +45,11 @@ export async function prepareAtomicOutput(where: string, output: string, options
   if (existing?.isDirectory()) {
     throw new LoraGgufError("E_OUTPUT_EXISTS", `${where}: ${output} is a directory; give a file path`);
   }
+  return finalPath;
+}
+
+export async function prepareAtomicOutput(where: string, output: string, options: { force: boolean; inputs: string[] }): Promise<AtomicOutput> {
+  const finalPath = await checkOutputPath(where, output, options);
   const tempPath = tempPathBeside(finalPath);
   return {
     tempPath,
