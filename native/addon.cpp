@@ -8,6 +8,7 @@
 #include "build-info.h"
 #include "gguf-read.h"
 #include "log-capture.h"
+#include "matmul-rate.h"
 #include "merge.h"
 #include "quantize.h"
 #include "tokenizer.h"
@@ -32,6 +33,7 @@ public:
             InstanceMethod("createTrainer", &Addon::create_trainer_entry),
             InstanceMethod("openTokenizer", &Addon::open_tokenizer_entry),
             InstanceMethod("merge", &Addon::merge_entry),
+            InstanceMethod("measureMatMulRate", &Addon::measure_matmul_rate_entry),
         });
     }
 
@@ -51,6 +53,7 @@ private:
     Napi::Value create_trainer_entry(const Napi::CallbackInfo & info) { return create_trainer(info, *jobs_); }
     Napi::Value open_tokenizer_entry(const Napi::CallbackInfo & info) { return open_tokenizer(info, *jobs_); }
     Napi::Value merge_entry(const Napi::CallbackInfo & info) { return merge(info, *jobs_); }
+    Napi::Value measure_matmul_rate_entry(const Napi::CallbackInfo & info) { return measure_matmul_rate(info, *jobs_); }
 
     std::shared_ptr<JobRegistry> jobs_ = std::make_shared<JobRegistry>();
 };

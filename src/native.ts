@@ -136,6 +136,25 @@ export interface NativeMergeProgress {
   merged: boolean;
 }
 
+/** A ggml op timed on the CPU backend (bench/train's GEMM peak and kernel rates): see native/matmul-rate.h. */
+export interface NativeMatMulRateOptions {
+  op: "mul_mat" | "out_prod";
+  /** ggml type id of the weight [inputs, outputs]. */
+  weightType: number;
+  inputs: number;
+  outputs: number;
+  tokens: number;
+  threads: number;
+  repeats: number;
+}
+
+export interface NativeMatMulRate {
+  bestSeconds: number;
+  flopsPerSecond: number;
+  /** Largest difference of 8 sampled output columns from a float64 reference over the dequantized weight. */
+  maxAbsError: number;
+}
+
 export interface NativeBinding {
   buildInfo(): NativeBuildInfo;
   quantize(options: NativeQuantizeOptions, onProgress?: (progress: NativeQuantizeProgress) => void): NativeJob<{ tensorCount: number }>;
@@ -143,6 +162,7 @@ export interface NativeBinding {
   createTrainer(options: NativeTrainerOptions): Promise<NativeTrainer>;
   openTokenizer(modelPath: string): Promise<NativeTokenizer>;
   merge(options: NativeMergeOptions, onProgress?: (progress: NativeMergeProgress) => void): NativeJob<{ tensorCount: number; mergedTensorCount: number }>;
+  measureMatMulRate(options: NativeMatMulRateOptions): NativeJob<NativeMatMulRate>;
 }
 
 const nativeErrorCodes = new Set<LoraGgufErrorCode>([

@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""PyTorch CPU peer for bench/train: LoRA training throughput of a decoder-only transformer.
+
+Builds a llama/qwen2-shaped model in plain torch (random frozen base weights, no
+`transformers`), attaches LoRA to all seven linear projections of every layer as
+PEFT would, and trains it with AdamW on random token windows in eager mode.
+
+Measures tokens per second over all steps but the first (warm-up), the peak RSS
+of the process, the last step's loss, and which BLAS torch actually calls into.
+The last stdout line is one JSON object; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import sys
+import time
+from typing import Any
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", required=True, help="model shape as JSON")
+    p.add_argument("--ctx", type=int, default=512)
+    p.add_argument("--steps", type=int, default=6)
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--rank", type=int, default=16)
+    p.add_argument("--alpha", type=float, default=None, help="default: 2*rank")
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--dtype", choices=["f32", "bf16"], default="f32")
+    # Sanity check only: train on one repeated window so the loss must fall.
+    p.add_argument("--fixed-window", action="store_true", help=argparse.SUPPRESS)
+    return p.parse_args()
+
+
+def emit(obj: dict[str, Any]) -> None:
+    print(json.dumps(obj), flush=True)
+
+
+def log(msg: str) -> None:
+    print(f"[torch_lora] {msg}", file=sys.stderr, flush=True)
+
+
+args = parse_args()
+
+# OpenBLAS keeps its own thread pool sized to all cores; it and OpenMP read these
+# only at load time, so they must be set before torch is imported.
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = str(args.threads)
+# Debian's torch runs element-wise ops on OpenMP threads but f32 GEMMs on
+# OpenBLAS's own pthreads; with both pools spinning on the same cores, f32 steps
+# were 2-13x slower and erratic. Passive waiting lets each pool yield to the other.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+try:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError:
+    emit({"error": "peer not installed"})
+    sys.exit(0)
+
+
+class LoRALinear(nn.Module):
+    """Frozen linear layer plus a trainable low-rank update, as in PEFT."""
+
+    def __init__(self, d_in: int, d_out: int, bias: bool, rank: int, scale: float,
+                 dtype: torch.dtype, g: torch.Generator) -> None:
+        super().__init__()
+        w = torch.empty(d_out, d_in, dtype=dtype).normal_(0.0, 0.02, generator=g)
+        self.weight = nn.Parameter(w, requires_grad=False)
+        self.bias = nn.Parameter(torch.zeros(d_out, dtype=dtype), requires_grad=False) if bias else None
+        self.lora_A = nn.Parameter(torch.empty(rank, d_in, dtype=dtype))
+        self.lora_B = nn.Parameter(torch.zeros(d_out, rank, dtype=dtype))
+        nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
+        self.scale = scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight, self.bias) + self.scale * F.linear(F.linear(x, self.lora_A), self.lora_B)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(dim, dtype=dtype), requires_grad=False)
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Normalise in f32 as HF llama/qwen2 do, so bf16 runs cost what they would there.
+        xf = x.float()
+        xf = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
+        return self.weight * xf.to(x.dtype)
+
+
+def rotate_half(x: torch.Tensor) -> torch.Tensor:
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((-x2, x1), dim=-1)
+
+
+def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    if hasattr(F, "scaled_dot_product_attention"):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    # torch < 2.0 (Debian 12 ships 1.13) has no SDPA; this is its math backend.
+    t = q.shape[-2]
+    scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
+    mask = torch.ones(t, t, dtype=torch.bool).triu(1)
+    scores = scores.masked_fill(mask, float("-inf"))
+    return scores.softmax(-1) @ v
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: dict[str, Any], rank: int, scale: float, dtype: torch.dtype,
+                 g: torch.Generator) -> None:
+        super().__init__()
+        h, inter = cfg["hidden"], cfg["intermediate"]
+        self.heads, self.kv_heads = cfg["heads"], cfg["kvHeads"]
+        self.head_dim = h // self.heads
+        kv = self.kv_heads * self.head_dim
+        bias = bool(cfg.get("qkvBias", False))
+        eps = float(cfg.get("rmsNormEps", 1e-5))
+
+        def lin(i: int, o: int, b: bool = False) -> LoRALinear:
+            return LoRALinear(i, o, b, rank, scale, dtype, g)
+
+        self.attn_norm = RMSNorm(h, eps, dtype)
+        self.q, self.k, self.v = lin(h, h, bias), lin(h, kv, bias), lin(h, kv, bias)
+        self.o = lin(h, h)
+        self.mlp_norm = RMSNorm(h, eps, dtype)
+        self.gate, self.up, self.down = lin(h, inter), lin(h, inter), lin(inter, h)
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        b, t, _ = x.shape
+        hn = self.attn_norm(x)
+        q = self.q(hn).view(b, t, self.heads, self.head_dim).transpose(1, 2)
+        k = self.k(hn).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
+        v = self.v(hn).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        rep = self.heads // self.kv_heads
+        k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
+        a = causal_attention(q, k, v).transpose(1, 2).reshape(b, t, -1)
+        x = x + self.o(a)
+        hn = self.mlp_norm(x)
+        return x + self.down(F.silu(self.gate(hn)) * self.up(hn))
+
+
+class Decoder(nn.Module):
+    def __init__(self, cfg: dict[str, Any], rank: int, scale: float, dtype: torch.dtype,
+                 g: torch.Generator) -> None:
+        super().__init__()
+        h, vocab = cfg["hidden"], cfg["vocab"]
+        self.embed = nn.Parameter(torch.empty(vocab, h, dtype=dtype).normal_(0.0, 0.02, generator=g),
+                                  requires_grad=False)
+        self.layers = nn.ModuleList(Block(cfg, rank, scale, dtype, g) for _ in range(cfg["layers"]))
+        self.norm = RMSNorm(h, float(cfg.get("rmsNormEps", 1e-5)), dtype)
+        if cfg.get("tiedEmbeddings", False):
+            self.lm_head = self.embed
+        else:
+            self.lm_head = nn.Parameter(torch.empty(vocab, h, dtype=dtype).normal_(0.0, 0.02, generator=g),
+                                        requires_grad=False)
+        self.head_dim = h // cfg["heads"]
+        self.theta = float(cfg.get("ropeTheta", 10000.0))
+
+    def rope(self, t: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        inv = 1.0 / (self.theta ** (torch.arange(0, self.head_dim, 2, dtype=torch.float32) / self.head_dim))
+        freqs = torch.outer(torch.arange(t, dtype=torch.float32), inv)
+        emb = torch.cat((freqs, freqs), dim=-1)
+        return emb.cos().to(dtype), emb.sin().to(dtype)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = F.embedding(ids, self.embed)
+        cos, sin = self.rope(ids.shape[1], x.dtype)
+        for layer in self.layers:
+            x = layer(x, cos, sin)
+        return F.linear(self.norm(x), self.lm_head)
+
+
+def detect_blas() -> str:
+    """Name the BLAS that libblas.so.3 really is; Debian picks it via update-alternatives."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split(None, 5)[5].strip() for line in f if len(line.split(None, 5)) == 6}
+    except OSError:
+        paths = set()
+    libs = {os.path.basename(p): os.path.realpath(p) for p in paths if p.startswith("/")}
+    blas = [real for name, real in libs.items() if name.startswith("libblas.so")]
+    for real in blas:
+        for vendor in ("openblas", "mkl", "blis", "atlas"):
+            if vendor in real.lower():
+                return vendor
+    if any(name.startswith("libmkl") for name in libs):
+        return "mkl"
+    if any(name.startswith("libopenblas") for name in libs):
+        return "openblas"
+    if blas:
+        return "reference"
+    for item in torch.__config__.show().replace("\n", ",").split(","):
+        if "BLAS_INFO=" in item:
+            return item.split("=", 1)[1].strip()
+    return "unknown"
+
+
+def main() -> None:
+    cfg = json.loads(args.config)
+    dtype = torch.bfloat16 if args.dtype == "bf16" else torch.float32
+    alpha = args.alpha if args.alpha is not None else 2.0 * args.rank
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)  # kaiming_uniform_ takes no generator
+    g = torch.Generator().manual_seed(args.seed)
+
+    model = Decoder(cfg, args.rank, alpha / args.rank, dtype, g)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    log(f"torch {torch.__version__}, {args.dtype}, {args.threads} threads, "
+        f"{sum(p.numel() for p in params)} LoRA params, ctx {args.ctx}, {args.steps} steps")
+
+    data_g = torch.Generator().manual_seed(args.seed + 1)
+    # ctx+1 tokens so every one of the ctx positions has a next-token label.
+    window = torch.randint(0, cfg["vocab"], (1, args.ctx + 1), generator=data_g)
+    times: list[float] = []
+    loss_val = float("nan")
+    blas = "unknown"
+    for step in range(args.steps):
+        if step > 0 and not args.fixed_window:
+            window = torch.randint(0, cfg["vocab"], (1, args.ctx + 1), generator=data_g)
+        t0 = time.perf_counter()
+        logits = model(window[:, :-1])
+        loss = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), window[:, 1:].reshape(-1))
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        times.append(time.perf_counter() - t0)
+        loss_val = loss.item()
+        if step == 0:
+            blas = detect_blas()
+        log(f"step {step + 1}/{args.steps}: loss {loss_val:.4f}, {times[-1]:.3f}s")
+
+    timed = times[1:]
+    tps = (len(timed) * args.ctx / sum(timed)) if timed else 0.0
+    emit({
+        "tokensPerSecond": tps,
+        "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "loss": loss_val,
+        "blas": blas,
+        "torch": torch.__version__,
+        "threads": args.threads,
+        "dtype": args.dtype,
+        "steps": args.steps,
+        "ctx": args.ctx,
+    })
+
+
+if __name__ == "__main__":
+    main()
