@@ -165,6 +165,9 @@ Napi::Value measure_matmul_rate(const Napi::CallbackInfo & info, JobRegistry & j
     if (options.weight_type != GGML_TYPE_F32 && ggml_get_type_traits(options.weight_type)->to_float == nullptr) {
         throw make_coded_error(env, "E_INVALID_OPTION", "measureMatMulRate: weightType cannot be dequantized");
     }
+    if (ggml_quantize_requires_imatrix(options.weight_type)) {
+        throw make_coded_error(env, "E_NEEDS_IMATRIX", "measureMatMulRate: weightType needs an importance matrix to quantize");
+    }
     return ThreadJob::start(env, std::make_shared<MatMulRateJob>(options), Napi::Function(), jobs);
 }
 

@@ -4,7 +4,7 @@ import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { isLoraGgufError, quantize, readGgufHeader, stringEntry, train, writeGgufFile } from "../src/index.js";
+import { GgmlType, isLoraGgufError, readGgufHeader, stringEntry, train, writeGgufFile } from "../src/index.js";
 import { writeTinyLlamaGguf } from "../src/testing/tiny-llama.js";
 import { instTemplate, writeMemorizationJsonl } from "./helpers/memorization-task.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
@@ -77,12 +77,18 @@ describe("train: bad input", () => {
     expect(existsSync(output)).toBe(false);
   });
 
-  it("a bf16 base (no CPU backward for bf16 weights) is refused with the conversion to run", async () => {
-    const bf16 = path.join(temp.dir, "base-bf16.gguf");
-    await quantize(model, bf16, { type: "bf16" });
-    const error = await codeOf(train({ model: bf16, data, output: out("bf16") }));
+  it("a base with a matrix of a type no backend multiplies with (i32) is refused before loading", async () => {
+    const header = await readGgufHeader(model);
+    const bytes = readFileSync(model);
+    // i32 has f32's element size, so the f32 bytes stand in as they are
+    const tensors = header.tensors.map((t) => ({
+      name: t.name, dims: t.dims, type: t.name === "blk.0.attn_q.weight" ? GgmlType.I32 : t.type, data: bytes.subarray(t.absoluteOffset, t.absoluteOffset + t.byteSize),
+    }));
+    const i32 = path.join(temp.dir, "base-i32.gguf");
+    await writeGgufFile(i32, { metadata: header.metadata, tensors });
+    const error = await codeOf(train({ model: i32, data, output: out("i32") }));
     expect(error.code).toBe("E_UNSUPPORTED_TYPE");
-    expect(error.message).toMatch(/is bf16.*--type f16/);
+    expect(error.message).toMatch(/blk\.0\.attn_q\.weight in .* is i32, .*quantize it to bf16, q8_0 or q4_k_m first/);
   });
 
   it("a base of an unsupported architecture, and an adapter given as the model", async () => {

@@ -58,6 +58,7 @@ export function estimateRunMemory(run: PreparedRun): TrainingMemoryEstimate {
     targets: config.targets,
     layers: config.layers,
     maxSequencesPerWindow: plan.maxSequencesPerWindow,
+    threads: config.threads,
     plannedWindows: plan.steps.length * plan.windowsPerStep + plan.validationWindows.length,
   });
 }

@@ -39,7 +39,7 @@
 // predate the refit.
 
 import { readFileSync } from "node:fs";
-import { totalmem } from "node:os";
+import { availableParallelism, totalmem } from "node:os";
 
 import { LoraGgufError } from "../errors.js";
 import { tensorByteSize, type GgufHeader } from "../gguf/index.js";
@@ -59,6 +59,8 @@ export interface TrainingMemoryParams {
   maxSequencesPerWindow: number;
   /** Windows the training plan holds (steps × windows per step, plus validation), when known: their token arrays stay resident. */
   plannedWindows?: number;
+  /** Compute threads; each has its own OUT_PROD panel. Default: all CPUs. */
+  threads?: number;
 }
 
 export interface TrainingMemoryEstimate {
@@ -135,6 +137,12 @@ const ACTIVATION_SCALE = 0.9;
  * the logits (a graph output, never freed), the one-hot labels and the logits' gradient.
  */
 const VOCABULARY_ROWS_ALIVE = 4;
+
+/**
+ * The work buffer of patches/0005's OUT_PROD, per thread: one f32 panel of 128 rows of W, 256
+ * columns wide at most (a k-quant block; 64 otherwise). The same buffer serves every matmul.
+ */
+const OUT_PROD_PANEL_BYTES_PER_THREAD = 128 * 256 * 4;
 
 const MiB = 1024 * 1024;
 
@@ -214,6 +222,7 @@ function estimateParts(header: GgufHeader, shape: ModelShape, params: TrainingMe
       PROCESS_BASE_BYTES +
       VOCABULARY_BYTES_PER_TOKEN * shape.vocabularySize +
       GRAPH_BYTES_PER_NODE * graphNodes +
+      OUT_PROD_PANEL_BYTES_PER_THREAD * (params.threads ?? availableParallelism()) +
       // tokens, labels, positions and sequence ids (Int32Array each) of every planned window
       16 * contextLength * (params.plannedWindows ?? 0),
   };

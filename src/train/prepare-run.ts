@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { readChatTemplateFromGguf } from "../chat/index.js";
 import { describeDatasetProblem, isPlainText, loadDataset } from "../data/index.js";
 import { LoraGgufError } from "../errors.js";
-import { ggmlTypeInfo, readGgufHeader, type GgufHeader } from "../gguf/index.js";
+import { GGML_TYPES, ggmlTypeInfo, readGgufHeader, type GgufHeader } from "../gguf/index.js";
 import { loadNative } from "../native.js";
 import { baseModelFingerprint } from "./base-fingerprint.js";
 import { findLoraTargetTensors } from "./lora-targets.js";
@@ -91,10 +91,14 @@ export async function prepareTrainingRun(config: ResolvedTrainConfig): Promise<P
 
 
 /**
- * Weight types whose backward pass the CPU backend has (OUT_PROD of the frozen weight), each trained
- * in a test run: a matrix of another type (bf16 above all) would abort inside ggml's scheduler.
+ * Weight types the trainer differentiates through: every storage type the CPU backend multiplies
+ * with (f32, f16, bf16 and the quantized types; patches/0005 gives each an OUT_PROD, the activation
+ * gradient through a frozen weight). q8_1 and q8_K are ggml's activation formats, never weights; a
+ * matrix of another type (i32, f64, ...) would abort inside ggml's scheduler.
  */
-const trainableWeightTypes = new Set(["f32", "f16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q2_K", "q3_K", "q4_K", "q5_K", "q6_K", "iq4_nl", "iq4_xs", "tq2_0"]);
+const trainableWeightTypes = new Set(
+  GGML_TYPES.filter((type) => !type.removed && (type.quantized || ["f32", "f16", "bf16"].includes(type.name)) && !["q8_1", "q8_K"].includes(type.name)).map((type) => type.name),
+);
 
 function checkTrainableWeightTypes(model: string, header: GgufHeader): void {
   for (const tensor of header.tensors) {
@@ -102,7 +106,7 @@ function checkTrainableWeightTypes(model: string, header: GgufHeader): void {
     if (tensor.dims.length < 2 || tensor.name === "token_embd.weight") continue;
     const type = ggmlTypeInfo(tensor.type)?.name ?? String(tensor.type);
     if (!trainableWeightTypes.has(type)) {
-      const hint = type === "bf16" ? `convert it first: lora-gguf quantize ${model} base-f16.gguf --type f16` : "quantize it to q8_0 or q4_k_m (or f16) first";
+      const hint = "quantize it to bf16, q8_0 or q4_k_m first";
       throw new LoraGgufError(
         "E_UNSUPPORTED_TYPE",
         `train: ${tensor.name} in ${model} is ${type}, which llama.cpp's CPU backend cannot train through; ${hint}`,
