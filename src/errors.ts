@@ -22,7 +22,7 @@ export type LoraGgufErrorCode =
   | "E_BAD_CHECKPOINT"
   /** The model would not fit in memory for training with these options. */
   | "E_OOM_ESTIMATE"
-  /** The model stores weights in a type the trainer cannot differentiate through (bf16 on CPU). */
+  /** The model stores a matrix in a type the trainer cannot differentiate through (an integer or f64 type), or an adapter factor in a type PEFT has no dtype for. */
   | "E_UNSUPPORTED_TYPE"
   /** A checkpoint tensor's dtype cannot be converted (F32, F16 and BF16 can). */
   | "E_UNSUPPORTED_DTYPE"

@@ -37,6 +37,11 @@
 // The first five rows then measured 143.3 / 472.6 / 927.5 / 862.3 / 1035.5 MiB against estimates of
 // 137.5 / 462.7 / 922.5 / 862.2 / 991.4 MiB (-4.1%, -2.1%, -0.5%, -0.0%, -4.3%); the sweep rows above
 // predate the refit.
+//
+// After patches/0005 and 0006 (OUT_PROD and mul_mat kernels; llama.cpp's [n_vocab, n_ctx] output
+// buffer no longer cleared, so never resident, in training) the same five rows measured 116.6 /
+// 419.7 / 782.1 / 722.8 / 982.1 MiB; VOCABULARY_ROWS_ALIVE went from 4 to 3 and PROCESS_BASE_BYTES
+// from 58 to 41 MiB: -1.3%, -1.7%, -0.6%, -0.2%, -3.9%.
 
 import { readFileSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
@@ -108,7 +113,7 @@ interface ModelShape {
 // ACTIVATION_SCALE were fitted (least squares on relative error) to the runs above; the fit put
 // ADAPTER_COPIES and VOCABULARY_ROWS_ALIVE at 1.03 and 0.98 times the counts given here.
 /** Node.js with the addon loaded and llama.cpp's backend, threads and contexts set up. */
-const PROCESS_BASE_BYTES = 58 * 1024 * 1024;
+const PROCESS_BASE_BYTES = 41 * 1024 * 1024;
 /** llama.cpp's vocabulary structures per token (text, scores, maps), loaded with the model. */
 const VOCABULARY_BYTES_PER_TOKEN = 200;
 /**
@@ -133,10 +138,11 @@ const TRAINING_GRAPH_FACTOR = 8;
  */
 const ACTIVATION_SCALE = 0.9;
 /**
- * f32 [n_vocab, n_ctx] tensors alive at the peak: llama.cpp's output buffer (cleared, so resident),
- * the logits (a graph output, never freed), the one-hot labels and the logits' gradient.
+ * f32 [n_vocab, n_ctx] tensors alive at the peak: the logits (a graph output, never freed), the
+ * one-hot labels and the logits' gradient. (llama.cpp's output buffer of the same size is allocated
+ * but never touched in training since patches/0006, so it is not resident.)
  */
-const VOCABULARY_ROWS_ALIVE = 4;
+const VOCABULARY_ROWS_ALIVE = 3;
 
 /**
  * The work buffer of patches/0005's OUT_PROD, per thread: one f32 panel of 128 rows of W, 256
@@ -152,8 +158,8 @@ const MiB = 1024 * 1024;
  * f32 copies per adapter parameter; 4 f32 [n_vocab, n_ctx] tensors; the f16 KV cache; the
  * activations the backward pass needs (per token: the inputs of each norm, LoRA matmul, q·k and
  * swiglu that gradients pass through; per block: its [n_ctx, n_ctx, n_head] softmax; plus one more
- * softmax and the mask), scaled by 0.9; and a fixed process base plus the vocabulary, graph metadata
- * and the plan's token arrays. Calibrated against measured peak RSS (see the table above).
+ * softmax and the mask), scaled by 0.9; and a fixed process base plus the vocabulary, graph metadata,
+ * the OUT_PROD panels of each thread and the plan's token arrays. Calibrated against measured peak RSS (see the table above).
  */
 export function estimateTrainingMemory(header: GgufHeader, params: TrainingMemoryParams): TrainingMemoryEstimate {
   const shape = readModelShape(header);
