@@ -149,6 +149,11 @@ const VOCABULARY_ROWS_ALIVE = 3;
  * columns wide at most (a k-quant block; 64 otherwise). The same buffer serves every matmul.
  */
 const OUT_PROD_PANEL_BYTES_PER_THREAD = 128 * 256 * 4;
+/**
+ * patches/0005's MUL_MAT of f16/quantized weights as a bf16 GEMM: the window's activations in bf16
+ * for the widest matrix input (the feed-forward size, for ffn_down) and a 2 MiB block of bf16 rows.
+ */
+const MUL_MAT_BF16_BLOCK_BYTES = 2 * 1024 * 1024;
 
 const MiB = 1024 * 1024;
 
@@ -159,7 +164,7 @@ const MiB = 1024 * 1024;
  * activations the backward pass needs (per token: the inputs of each norm, LoRA matmul, q·k and
  * swiglu that gradients pass through; per block: its [n_ctx, n_ctx, n_head] softmax; plus one more
  * softmax and the mask), scaled by 0.9; and a fixed process base plus the vocabulary, graph metadata,
- * the OUT_PROD panels of each thread and the plan's token arrays. Calibrated against measured peak RSS (see the table above).
+ * the matmul kernels' work buffers and the plan's token arrays. Calibrated against measured peak RSS (see the table above).
  */
 export function estimateTrainingMemory(header: GgufHeader, params: TrainingMemoryParams): TrainingMemoryEstimate {
   const shape = readModelShape(header);
@@ -229,6 +234,7 @@ function estimateParts(header: GgufHeader, shape: ModelShape, params: TrainingMe
       VOCABULARY_BYTES_PER_TOKEN * shape.vocabularySize +
       GRAPH_BYTES_PER_NODE * graphNodes +
       OUT_PROD_PANEL_BYTES_PER_THREAD * (params.threads ?? availableParallelism()) +
+      2 * contextLength * Math.max(shape.embeddingLength, ...shape.feedForwardLength) + MUL_MAT_BF16_BLOCK_BYTES +
       // tokens, labels, positions and sequence ids (Int32Array each) of every planned window
       16 * contextLength * (params.plannedWindows ?? 0),
   };
