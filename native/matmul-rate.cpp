@@ -104,7 +104,9 @@ protected:
         const float * out = (const float *) result->data;
         const int64_t out_rows = o.out_prod ? in_dim : out_dim;
         max_abs_error_ = 0.0;
-        for (int64_t t = 0; t < tokens; t += std::max<int64_t>(1, tokens / 8)) {
+        // 9 token columns, the first and the last among them (the last tile of rows is a tail)
+        for (int64_t j = 0; j <= 8; ++j) {
+            const int64_t t = j * (tokens - 1) / 8;
             for (int64_t r = 0; r < out_rows; ++r) {
                 double sum = 0.0;
                 if (o.out_prod) {

@@ -11,7 +11,7 @@ namespace lora_gguf {
 // Times one ggml op on the CPU backend with random data, as the trainer runs it: mul_mat(W, x) is
 // the forward matmul through a weight W [inputs, outputs] of weightType (f32 activations, converted
 // by ggml as usual), out_prod(W, transpose(g)) the activation gradient through it. Both are
-// 2 * inputs * outputs * tokens FLOPs. maxAbsError compares 8 output columns with a float64 dot
+// 2 * inputs * outputs * tokens FLOPs. maxAbsError compares 9 output columns (the first and the last among them) with a float64 dot
 // product over the dequantized weight, so a benchmark of a wrong kernel shows.
 Napi::Value measure_matmul_rate(const Napi::CallbackInfo & info, JobRegistry & jobs);
 
