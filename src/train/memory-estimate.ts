@@ -151,9 +151,9 @@ const VOCABULARY_ROWS_ALIVE = 3;
 const OUT_PROD_PANEL_BYTES_PER_THREAD = 128 * 256 * 4;
 /**
  * patches/0005's MUL_MAT of f16/quantized weights as a bf16 GEMM: the window's activations in bf16
- * for the widest matrix input (the feed-forward size, for ffn_down) and a 2 MiB block of bf16 rows.
+ * for the widest matrix input (the feed-forward size, for ffn_down) and a 512 KiB block of bf16 rows.
  */
-const MUL_MAT_BF16_BLOCK_BYTES = 2 * 1024 * 1024;
+const MUL_MAT_BF16_BLOCK_BYTES = 512 * 1024;
 
 const MiB = 1024 * 1024;
 
