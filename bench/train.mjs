@@ -32,7 +32,8 @@ const contextLength = Number(option("ctx", 512));
 const steps = Number(option("steps", 4));
 const threads = Number(option("threads", availableParallelism()));
 const rank = Number(option("rank", 16));
-// every type llama_model_quantize makes without an importance matrix, f32 first (the reference row)
+// every storage type llama_model_quantize offers, f32 first (the reference row); those that need an
+// importance matrix fail to quantize here and are listed as skipped
 const allTypes = ["f32", "f16", "bf16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q5_1", "q4_k_m", "q4_0", "q4_1", "q3_k_m", "q2_k", "iq4_nl", "iq4_xs", "iq3_s", "iq3_xxs", "iq2_s", "iq2_m", "iq1_m", "tq2_0", "tq1_0"];
 const types = option("types", allTypes.join(",")).split(",");
 const withPeers = !args.includes("--no-peers");

@@ -160,7 +160,7 @@ const MiB = 1024 * 1024;
 /**
  * Peak resident memory of a training run, from the base model's header and the options alone (no
  * weights are read). The sum of: the mapped file (weights are mmapped and all read every step); 9
- * f32 copies per adapter parameter; 4 f32 [n_vocab, n_ctx] tensors; the f16 KV cache; the
+ * f32 copies per adapter parameter; 3 f32 [n_vocab, n_ctx] tensors; the f16 KV cache; the
  * activations the backward pass needs (per token: the inputs of each norm, LoRA matmul, q·k and
  * swiglu that gradients pass through; per block: its [n_ctx, n_ctx, n_head] softmax; plus one more
  * softmax and the mask), scaled by 0.9; and a fixed process base plus the vocabulary, graph metadata,
