@@ -1,5 +1,5 @@
 // One bench/train configuration in its own process (so that peak RSS is its own): prints JSON.
-// argv: JSON { model, adapter?, fullFineTune, contextLength, steps, threads, seed }
+// argv: JSON { model, adapter?, fullFineTune, contextLength, steps, threads, seed, layout? } (layout: trainingMemoryLayout's fields)
 import { loadNative } from "../dist/native.js";
 import { SeededRandom } from "../dist/seeded-random.js";
 import { peakResidentBytes } from "../dist/train/peak-resident-memory.js";
@@ -14,6 +14,7 @@ const trainer = await native.createTrainer({
   threads: options.threads,
   windowsPerOptimizerStep: 1,
   fullFineTune: options.fullFineTune,
+  ...options.layout,
 });
 const random = new SeededRandom(options.seed);
 const vocabulary = options.vocabularySize;
@@ -27,7 +28,7 @@ for (let step = 0; step < options.steps; step++) {
   const started = performance.now();
   const result = await trainer.step({ tokens, labels, train: true, learningRate: 1e-4 });
   times.push(performance.now() - started);
-  loss = result.lossPerToken;
+  loss = result.crossEntropySum / result.labelledTokens;
 }
 await trainer.close();
 // the first step builds and allocates everything; it is left out of the rate

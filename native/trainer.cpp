@@ -28,6 +28,10 @@ struct TrainerOptions {
     int32_t     opt_period    = 1;
     bool        attn_kv_cache = false;
     bool        all_weights   = false;  // full fine-tune of every model weight, no adapter (benchmarks)
+    // memory (see llama_opt_params in patches/0007): rows per loss / attention chunk (0 = one chunk), recomputation
+    int32_t     loss_chunk_rows  = 0;
+    int32_t     attn_chunk_rows  = 0;
+    bool        recompute_layers = false;
 };
 
 struct OptimizerSettings {
@@ -52,7 +56,7 @@ struct StepInput {
 };
 
 struct StepOutput {
-    float   loss_mean_over_window = 0.0f;
+    float   cross_entropy_sum = 0.0f;  // over the window's labelled tokens, natural log
     int32_t labelled_tokens       = 0;
     int64_t optimizer_iter        = 0;
 };
@@ -173,6 +177,9 @@ void open_session(TrainingState & state) {
     opt_params.optimizer_type  = GGML_OPT_OPTIMIZER_TYPE_ADAMW;
     opt_params.opt_period      = options.opt_period;
     opt_params.attn_kv_cache   = options.attn_kv_cache;
+    opt_params.loss_chunk_rows  = options.loss_chunk_rows;
+    opt_params.attn_chunk_rows  = options.attn_chunk_rows;
+    opt_params.recompute_layers = options.recompute_layers;
     llama_opt_init(state.context, state.model, opt_params);
 
     if (options.all_weights) {
@@ -218,7 +225,7 @@ StepOutput run_step(TrainingState & state, const StepInput & input) {
         }
     }
     StepOutput output;
-    if (llama_opt_step_eval(state.context, nullptr, &output.loss_mean_over_window) != 0) {
+    if (llama_opt_step_eval(state.context, nullptr, &output.cross_entropy_sum) != 0) {
         throw JobFailure{"E_NATIVE", "llama.cpp could not run the training step: " + log.problems()};
     }
     if (state.control->cancel_requested.load()) {
@@ -350,7 +357,7 @@ Napi::Object make_trainer_object(Napi::Env env, std::shared_ptr<TaskThread> thre
             [state, input] { return run_step(*state, *input); },
             [](Napi::Env env, StepOutput & output) -> Napi::Value {
                 Napi::Object result = Napi::Object::New(env);
-                result.Set("lossPerToken", Napi::Number::New(env, output.loss_mean_over_window));
+                result.Set("crossEntropySum", Napi::Number::New(env, output.cross_entropy_sum));
                 result.Set("labelledTokens", Napi::Number::New(env, output.labelled_tokens));
                 result.Set("optimizerIter", Napi::Number::New(env, (double) output.optimizer_iter));
                 return result;
@@ -441,6 +448,9 @@ Napi::Value create_trainer(const Napi::CallbackInfo & info, JobRegistry & jobs) 
     state->options.opt_period    = (int32_t) optional_number(raw, "trainer", "windowsPerOptimizerStep", 1);
     state->options.attn_kv_cache = raw.Get("attentionThroughKvCache").ToBoolean().Value();
     state->options.all_weights   = raw.Get("fullFineTune").ToBoolean().Value();
+    state->options.loss_chunk_rows  = (int32_t) optional_number(raw, "trainer", "lossChunkRows", 0);
+    state->options.attn_chunk_rows  = (int32_t) optional_number(raw, "trainer", "attentionChunkRows", 0);
+    state->options.recompute_layers = raw.Get("recomputeLayers").ToBoolean().Value();
 
     // the session's llama objects are freed on its own thread when it stops
     auto thread = TaskThread::start(env, jobs, [state] { state->release(); });

@@ -9,7 +9,7 @@ export * from "./chat/index.js";
 export * from "./gguf/index.js";
 export { train, type TrainResult, type MetricsRecord } from "./train/train.js";
 export { trainableArchitectures } from "./train/prepare-run.js";
-export type { TrainOptions, TrainProgress } from "./train/train-options.js";
+export type { RecomputeMode, TrainOptions, TrainProgress } from "./train/train-options.js";
 export { dryRunTraining, formatMemoryEstimate, type TrainingDryRun } from "./train/dry-run.js";
 export { estimateTrainingMemory, type TrainingMemoryEstimate } from "./train/memory-estimate.js";
 export { previewTraining, formatTrainingPreview } from "./train/preview.js";

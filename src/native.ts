@@ -65,6 +65,12 @@ export interface NativeTrainerOptions {
   attentionThroughKvCache?: boolean;
   /** llama.cpp's full fine-tune of every weight instead of the adapter (f32 bases; bench/train's baseline). */
   fullFineTune?: boolean;
+  /** Labelled positions per chunk of the output projection and loss (patches/0007); 0 or absent: all at once. */
+  lossChunkRows?: number;
+  /** Query rows per chunk of attention; 0 or absent: all at once. */
+  attentionChunkRows?: number;
+  /** Keep only each layer's output for the backward pass and evaluate the rest again (gradient checkpointing). */
+  recomputeLayers?: boolean;
 }
 
 export interface NativeTrainerStep {
@@ -84,8 +90,9 @@ export interface NativeTrainerStep {
 }
 
 export interface NativeTrainerStepResult {
-  /** Summed cross-entropy of the labelled tokens divided by the window length. */
-  lossPerToken: number;
+  /** Cross-entropy (natural log) summed over the window's labelled tokens. */
+  crossEntropySum: number;
+  /** The window's labelled tokens: crossEntropySum / labelledTokens is the mean loss per trained token. */
   labelledTokens: number;
   /** ggml-opt's step counter after this call (1 before the first optimizer step). */
   optimizerIter: number;

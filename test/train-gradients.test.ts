@@ -6,7 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { quantize } from "../src/index.js";
-import { loadNative, type NativeTrainer } from "../src/native.js";
+import { loadNative, type NativeTrainer, type NativeTrainerOptions } from "../src/native.js";
 import { SeededRandom } from "../src/seeded-random.js";
 import { tinyModelArchitectures, writeTinyModelGguf, type TinyModelArchitecture } from "../src/testing/tiny-model.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
@@ -57,7 +57,14 @@ function makeWindow() {
   return { tokens, labels, positions, seqIds };
 }
 
-async function openTrainer(architecture: TinyModelArchitecture, attentionThroughKvCache: boolean, paths = { model: modelPath(architecture), adapter: adapterPath(architecture) }): Promise<NativeTrainer> {
+type MemoryOptions = Pick<NativeTrainerOptions, "lossChunkRows" | "attentionChunkRows" | "recomputeLayers">;
+
+async function openTrainer(
+  architecture: TinyModelArchitecture,
+  attentionThroughKvCache: boolean,
+  paths = { model: modelPath(architecture), adapter: adapterPath(architecture) },
+  memory: MemoryOptions = {},
+): Promise<NativeTrainer> {
   const native = await loadNative();
   return native.createTrainer({
     modelPath: paths.model,
@@ -68,6 +75,7 @@ async function openTrainer(architecture: TinyModelArchitecture, attentionThrough
     // two windows per optimizer step: the first train() call only accumulates gradients
     windowsPerOptimizerStep,
     attentionThroughKvCache,
+    ...memory,
   });
 }
 
@@ -84,7 +92,8 @@ interface Comparison {
 async function compareGradients(analytic: NativeTrainer, names: string[], count: number, epsilon: number, numeric = analytic): Promise<Comparison[]> {
   const window = makeWindow();
   await analytic.step({ ...window, train: true, learningRate: 1e-3 });
-  const loss = async () => (await numeric.step({ ...window, train: false })).lossPerToken;
+  // the loss whose gradient the trainer computes: the mean over the window's positions
+  const loss = async () => (await numeric.step({ ...window, train: false })).crossEntropySum / contextLength;
   const comparisons: Comparison[] = [];
   for (const name of names) {
     const gradient = await analytic.readTensor(name, "gradient");
@@ -143,6 +152,17 @@ async function expectGradientsMatch(label: string, analytic: NativeTrainer, nume
 describe("LoRA gradients match finite differences", () => {
   it.each(tinyModelArchitectures)("%s: every adapter tensor kind (q, k, v, o, gate, up, down; A and B), with packed samples and a loss mask", async (architecture) => {
     await expectGradientsMatch(architecture, await openTrainer(architecture, false));
+  });
+
+  // patches/0007: the loss over chunks of 48 labelled positions (each chunk's logits recomputed in the
+  // backward pass), attention over chunks of 64 query rows, and every layer recomputed from its output.
+  it.each([
+    ["chunked loss and attention", { lossChunkRows: 48, attentionChunkRows: 64 }],
+    ["chunked, with layers recomputed", { lossChunkRows: 48, attentionChunkRows: 64, recomputeLayers: true }],
+  ] as const)("%s: every adapter tensor kind on llama and qwen3", async (_label, memory) => {
+    for (const architecture of ["llama", "qwen3"] as const) {
+      await expectGradientsMatch(`${architecture} ${_label}`, await openTrainer(architecture, false, undefined, memory));
+    }
   });
 
   // The activation gradient through a frozen weight of another type goes through patch 0005's

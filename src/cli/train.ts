@@ -9,7 +9,7 @@ import { dryRunTraining, formatMemoryEstimate } from "../train/dry-run.js";
 import { LEARNING_RATE_SCHEDULERS, type LearningRateScheduler } from "../train/learning-rate-schedule.js";
 import { formatTrainingPreview, previewTraining } from "../train/preview.js";
 import { train, type TrainResult } from "../train/train.js";
-import type { TrainOptions, TrainProgress } from "../train/train-options.js";
+import { RECOMPUTE_MODES, type RecomputeMode, type TrainOptions, type TrainProgress } from "../train/train-options.js";
 import { printJson, runAction } from "./output.js";
 import { integerValue, layerListValue, numberValue } from "./option-values.js";
 import { abortOnInterrupt, createProgressBar } from "./progress.js";
@@ -36,6 +36,7 @@ interface TrainFlags {
   evalInterval?: number;
   seed?: number;
   threads?: number;
+  recompute?: RecomputeMode;
   trainOnPrompt?: boolean;
   /** A template file, or false for --no-chat-template. */
   chatTemplate?: string | false;
@@ -75,6 +76,11 @@ export function registerTrainCommand(program: Command): void {
     .option("--eval-interval <n>", "evaluate the validation set every n steps and at the end (default 50)", integerValue(1))
     .option("--seed <n>", "seed for the adapter's initial weights and the data order (default 42)", integerValue(0))
     .option("--threads <n>", "worker threads (default: all CPUs)", integerValue(1))
+    .addOption(
+      new Option("--recompute <mode>", "recompute each layer's activations in the backward pass to save memory; auto: when the run would not fit otherwise (default auto)").choices(
+        RECOMPUTE_MODES,
+      ),
+    )
     .option("--train-on-prompt", "learn the prompt tokens too, not only the responses")
     .option("--chat-template <file>", "a Jinja chat template file to use instead of the model's own")
     .option("--no-chat-template", "use no chat template (plain-text datasets only)")
@@ -126,6 +132,7 @@ async function trainOptionsFromFlags(flags: TrainFlags): Promise<TrainOptions> {
     evalInterval: flags.evalInterval,
     seed: flags.seed,
     threads: flags.threads,
+    recompute: flags.recompute,
     trainOnPrompt: flags.trainOnPrompt === true,
     chatTemplate: typeof flags.chatTemplate === "string" ? await readChatTemplateFile(flags.chatTemplate) : undefined,
     noChatTemplate: flags.chatTemplate === false,

@@ -1,4 +1,5 @@
 import { estimateTrainingMemory, formatBytes, type TrainingMemoryEstimate } from "./memory-estimate.js";
+import { windowBytes } from "./packing.js";
 import { prepareTrainingRun, type PreparedRun } from "./prepare-run.js";
 import { resolveTrainOptions, type ResolvedTrainConfig, type TrainOptions } from "./train-options.js";
 
@@ -36,7 +37,7 @@ export async function dryRunTraining(options: TrainOptions): Promise<TrainingDry
   return {
     config: run.config,
     contextLength: plan.contextLength,
-    totalSteps: plan.steps.length,
+    totalSteps: plan.stepCount,
     windowsPerStep: plan.windowsPerStep,
     maxSequencesPerWindow: plan.maxSequencesPerWindow,
     trainingSamples: plan.trainingSampleCount,
@@ -51,15 +52,25 @@ export async function dryRunTraining(options: TrainOptions): Promise<TrainingDry
 
 /** The peak memory `train()` will need for a prepared run. */
 export function estimateRunMemory(run: PreparedRun): TrainingMemoryEstimate {
+  const estimate = (recomputeLayers: boolean) => estimateRunMemoryWith(run, recomputeLayers);
+  if (run.config.recompute !== "auto") return estimate(run.config.recompute === "on");
+  // recompute only when the run would not fit otherwise: it costs speed
+  const kept = estimate(false);
+  return kept.fits ? kept : estimate(true);
+}
+
+function estimateRunMemoryWith(run: PreparedRun, recomputeLayers: boolean): TrainingMemoryEstimate {
   const { config, plan } = run;
   return estimateTrainingMemory(run.header, {
+    recomputeLayers,
     contextLength: plan.contextLength,
     rank: config.rank,
     targets: config.targets,
     layers: config.layers,
     maxSequencesPerWindow: plan.maxSequencesPerWindow,
     threads: config.threads,
-    plannedWindows: plan.steps.length * plan.windowsPerStep + plan.validationWindows.length,
+    // the plan's orders and boundaries, and the windows of the one step (or validation window) being packed at a time
+    planBytes: plan.heldBytes + windowBytes(plan.contextLength) * plan.windowsPerStep,
   });
 }
 

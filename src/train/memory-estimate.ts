@@ -62,15 +62,28 @@ export interface TrainingMemoryParams {
    * contextLength cells however many sequences share them, so the peak does not depend on it.
    */
   maxSequencesPerWindow: number;
-  /** Windows the training plan holds (steps × windows per step, plus validation), when known: their token arrays stay resident. */
-  plannedWindows?: number;
+  /** Bytes the training plan keeps resident, when known: its sample orders and window boundaries, and one step's packed windows. */
+  planBytes?: number;
   /** Compute threads; each has its own OUT_PROD panel. Default: all CPUs. */
   threads?: number;
+  /** Gradient checkpointing (patches/0007): only each layer's output is kept for the backward pass. Default false. */
+  recomputeLayers?: boolean;
+}
+
+/** How a training run bounds its memory, passed to the native trainer (patches/0007). */
+export interface TrainingMemoryLayout {
+  /** Labelled positions per chunk of the output projection and loss. */
+  lossChunkRows: number;
+  /** Query rows per chunk of attention. */
+  attentionChunkRows: number;
+  recomputeLayers: boolean;
 }
 
 export interface TrainingMemoryEstimate {
   /** Estimated peak resident memory of the whole process while training. */
   totalBytes: number;
+  /** The chunking and recomputation this estimate is for. */
+  layout: TrainingMemoryLayout;
   parts: {
     /** The mmapped GGUF: every weight is read on every step, so all of it stays resident. */
     modelWeightsBytes: number;
@@ -81,7 +94,7 @@ export interface TrainingMemoryEstimate {
     /** Logits, one-hot labels and the logits' gradient (f32 [n_vocab, n_ctx] each), and llama.cpp's output buffer. */
     logitsAndLabelsBytes: number;
     kvCacheBytes: number;
-    /** Node.js, the addon, the vocabulary, graph metadata and the training plan's token arrays. */
+    /** Node.js, the addon, the vocabulary, graph metadata and the training plan. */
     runtimeOverheadBytes: number;
   };
   /** Physical memory, capped by the cgroup limit where there is one. */
@@ -157,6 +170,20 @@ const MUL_MAT_BF16_BLOCK_BYTES = 512 * 1024;
 
 const MiB = 1024 * 1024;
 
+/** Query rows per chunk of training attention: [n_keys, 256, n_head] f32 scores per chunk. */
+const ATTENTION_CHUNK_ROWS = 256;
+/** f32 logits per chunk of the loss; at least 64 rows, the shortest window patches/0005's bf16 GEMM takes. */
+const LOSS_CHUNK_BYTES = 32 * MiB;
+const LOSS_CHUNK_MIN_ROWS = 64;
+
+export function trainingMemoryLayout(vocabularySize: number, recomputeLayers: boolean): TrainingMemoryLayout {
+  return {
+    lossChunkRows: Math.max(LOSS_CHUNK_MIN_ROWS, Math.floor(LOSS_CHUNK_BYTES / (4 * vocabularySize))),
+    attentionChunkRows: ATTENTION_CHUNK_ROWS,
+    recomputeLayers,
+  };
+}
+
 /**
  * Peak resident memory of a training run, from the base model's header and the options alone (no
  * weights are read). The sum of: the mapped file (weights are mmapped and all read every step); 9
@@ -164,7 +191,7 @@ const MiB = 1024 * 1024;
  * activations the backward pass needs (per token: the inputs of each norm, LoRA matmul, q·k and
  * swiglu that gradients pass through; per block: its [n_ctx, n_ctx, n_head] softmax; plus one more
  * softmax and the mask), scaled by 0.9; and a fixed process base plus the vocabulary, graph metadata,
- * the matmul kernels' work buffers and the plan's token arrays. Calibrated against measured peak RSS (see the table above).
+ * the matmul kernels' work buffers and the training plan. Calibrated against measured peak RSS (see the table above).
  */
 export function estimateTrainingMemory(header: GgufHeader, params: TrainingMemoryParams): TrainingMemoryEstimate {
   const shape = readModelShape(header);
@@ -174,6 +201,7 @@ export function estimateTrainingMemory(header: GgufHeader, params: TrainingMemor
   const fits = totalBytes <= availableBytes;
   return {
     totalBytes,
+    layout: trainingMemoryLayout(shape.vocabularySize, params.recomputeLayers ?? false),
     parts,
     availableBytes,
     fits,
@@ -235,8 +263,7 @@ function estimateParts(header: GgufHeader, shape: ModelShape, params: TrainingMe
       GRAPH_BYTES_PER_NODE * graphNodes +
       OUT_PROD_PANEL_BYTES_PER_THREAD * (params.threads ?? availableParallelism()) +
       2 * contextLength * Math.max(shape.embeddingLength, ...shape.feedForwardLength) + MUL_MAT_BF16_BLOCK_BYTES +
-      // tokens, labels, positions and sequence ids (Int32Array each) of every planned window
-      16 * contextLength * (params.plannedWindows ?? 0),
+      (params.planBytes ?? 0),
   };
 }
 

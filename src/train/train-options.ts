@@ -76,6 +76,12 @@ export interface TrainOptions {
   seed?: number;
   /** Worker threads. Default: all CPUs. */
   threads?: number;
+  /**
+   * Gradient checkpointing: keep only each layer's output for the backward pass and evaluate the rest
+   * of the layer again there. "auto" (default) turns it on when the memory estimate says the run
+   * would not fit otherwise; it costs speed (see the README's memory table).
+   */
+  recompute?: RecomputeMode;
   /** Overwrite existing outputs. */
   force?: boolean;
   signal?: AbortSignal;
@@ -111,14 +117,18 @@ export interface ResolvedTrainConfig {
   onBadRow: "error" | "skip";
   seed: number;
   threads: number;
+  recompute: RecomputeMode;
   force: boolean;
 }
+
+export const RECOMPUTE_MODES = ["auto", "on", "off"] as const;
+export type RecomputeMode = (typeof RECOMPUTE_MODES)[number];
 
 const knownOptions = [
   "model", "data", "output", "format", "rank", "alpha", "targets", "layers", "learningRate", "scheduler", "warmupSteps",
   "adamBeta1", "adamBeta2", "adamEpsilon", "weightDecay", "epochs", "maxSteps", "batchSize", "gradientAccumulation",
   "contextLength", "trainOnPrompt", "chatTemplate", "noChatTemplate", "validationSplit", "evalInterval", "onBadRow", "seed",
-  "threads", "force", "signal", "onProgress",
+  "threads", "recompute", "force", "signal", "onProgress",
 ] as const;
 
 function optionalNumber(where: string, name: string, value: unknown, min: number, max: number): number | undefined {
@@ -144,6 +154,10 @@ export function resolveTrainOptions(options: unknown): { config: ResolvedTrainCo
   const onBadRow = (raw.onBadRow ?? "error") as "error" | "skip";
   if (onBadRow !== "error" && onBadRow !== "skip") {
     throw new LoraGgufError("E_INVALID_OPTION", `${where}: onBadRow must be "error" or "skip", got ${String(raw.onBadRow)}`);
+  }
+  const recompute = (raw.recompute ?? "auto") as RecomputeMode;
+  if (!RECOMPUTE_MODES.includes(recompute)) {
+    throw new LoraGgufError("E_INVALID_OPTION", `${where}: recompute must be ${RECOMPUTE_MODES.join(", ")}, got ${String(raw.recompute)}`);
   }
   const rank = optionalInteger(where, "rank", raw.rank, 1, 4096) ?? 16;
   const layers = raw.layers === undefined ? undefined : [...(raw.layers as number[])];
@@ -183,6 +197,7 @@ export function resolveTrainOptions(options: unknown): { config: ResolvedTrainCo
     onBadRow,
     seed: optionalInteger(where, "seed", raw.seed, 0, 2 ** 31 - 1) ?? 42,
     threads: optionalInteger(where, "threads", raw.threads, 1, 1024) ?? availableParallelism(),
+    recompute,
     force: optionalBoolean(where, "force", raw.force) ?? false,
   };
   return {

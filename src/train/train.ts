@@ -17,6 +17,7 @@ import { findLoraTargetTensors } from "./lora-targets.js";
 import { writeLossPlot } from "./loss-plot.js";
 import { resolveTrainOptions, type ResolvedTrainConfig, type TrainOptions } from "./train-options.js";
 import type { TrainingWindow } from "./packing.js";
+import type { TrainingPlan } from "./training-plan.js";
 
 export interface TrainResult {
   adapter: string;
@@ -112,6 +113,7 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
         maxSequencesPerWindow: run.plan.maxSequencesPerWindow,
         threads: config.threads,
         windowsPerOptimizerStep: run.plan.windowsPerStep,
+        ...memory.layout,
       })
       .catch((error: unknown) => {
         throw toLoraGgufError(error, callerStack);
@@ -121,7 +123,7 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
       ? { iter: checkpoint.optimizerIter, moments: checkpoint.tensors.map((tensor) => ({ name: tensor.name, m: tensor.adamwM, v: tensor.adamwV })) }
       : undefined;
 
-    const totalSteps = run.plan.steps.length;
+    const totalSteps = run.plan.stepCount;
     let trainedTokens = 0;
     let processedTokens = 0;
     let trainingSeconds = 0;
@@ -132,7 +134,7 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
       const stepStarted = performance.now();
       let lossSum = 0;
       let labelled = 0;
-      for (const window of run.plan.steps[step].windows) {
+      for (const window of run.plan.stepWindows(step)) {
         const result = await trainer
           .step({
             ...windowInput(window),
@@ -148,7 +150,7 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
             throw toLoraGgufError(error, callerStack);
           });
         restoreOptimizer = undefined;
-        lossSum += result.lossPerToken * run.plan.contextLength;
+        lossSum += result.crossEntropySum;
         labelled += result.labelledTokens;
       }
       const stepSeconds = (performance.now() - stepStarted) / 1000;
@@ -157,12 +159,12 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
       processedTokens += run.plan.windowsPerStep * run.plan.contextLength;
       const done = step + 1;
       const isLast = done === totalSteps;
-      if (run.plan.validationWindows.length > 0 && (done % config.evalInterval === 0 || isLast)) {
-        validationLoss = await evaluate(trainer, run.plan.validationWindows);
+      if (run.plan.validationWindowCount > 0 && (done % config.evalInterval === 0 || isLast)) {
+        validationLoss = await evaluate(trainer, run.plan);
       }
       const record: MetricsRecord = {
         step: done,
-        epoch: run.plan.steps[step].epoch,
+        epoch: run.plan.stepEpoch(step),
         loss: labelled > 0 ? lossSum / labelled : 0,
         learningRate,
         tokensPerSecond: (run.plan.windowsPerStep * run.plan.contextLength) / stepSeconds,
@@ -246,8 +248,8 @@ function checkCheckpointFits(checkpoint: Awaited<ReturnType<typeof readCheckpoin
   if (differing.length > 0) {
     throw new LoraGgufError("E_BAD_CHECKPOINT", `${file} was written with other options (${differing.join(", ")}); resume with the same options`);
   }
-  if (checkpoint.step > run.plan.steps.length) {
-    throw new LoraGgufError("E_BAD_CHECKPOINT", `${file} is at step ${checkpoint.step}, past this run's ${run.plan.steps.length} steps`);
+  if (checkpoint.step > run.plan.stepCount) {
+    throw new LoraGgufError("E_BAD_CHECKPOINT", `${file} is at step ${checkpoint.step}, past this run's ${run.plan.stepCount} steps`);
   }
 }
 
@@ -255,13 +257,14 @@ function windowInput(window: TrainingWindow) {
   return { tokens: window.tokens, labels: window.labels, positions: window.positions, seqIds: window.seqIds };
 }
 
-/** Mean loss per labelled token over `windows`, forward only. */
-async function evaluate(trainer: NativeTrainer, windows: readonly TrainingWindow[]): Promise<number> {
+/** Mean loss per labelled token over the plan's validation windows, forward only; each is packed when it is evaluated. */
+async function evaluate(trainer: NativeTrainer, plan: TrainingPlan): Promise<number> {
   let lossSum = 0;
   let labelled = 0;
-  for (const window of windows) {
+  for (let index = 0; index < plan.validationWindowCount; index++) {
+    const window = plan.validationWindow(index);
     const result = await trainer.step({ ...windowInput(window), train: false });
-    lossSum += result.lossPerToken * window.tokens.length;
+    lossSum += result.crossEntropySum;
     labelled += result.labelledTokens;
   }
   return labelled > 0 ? lossSum / labelled : NaN;
