@@ -8,6 +8,8 @@ export const modelShapes = {
   "smollm2-135m": { architecture: "llama", nLayer: 30, nEmbd: 576, nHead: 9, nHeadKv: 3, nFf: 1536, vocabSize: 49152, tiedEmbeddings: true, vocab: "llama-bpe" },
   // Qwen/Qwen2.5-0.5B: hidden 896, intermediate 4864, 24 layers, 14 heads, 2 KV heads, vocab 151936, tied, q/k/v biases
   "qwen2.5-0.5b": { architecture: "qwen2", nLayer: 24, nEmbd: 896, nHead: 14, nHeadKv: 2, nFf: 4864, vocabSize: 151936, tiedEmbeddings: true, vocab: "qwen2" },
+  // Qwen/Qwen3-8B: hidden 4096, intermediate 12288, 36 layers, 32 heads, 8 KV heads, head_dim 128, vocab 151936, untied, q/k norms
+  "qwen3-8b": { architecture: "qwen3", nLayer: 36, nEmbd: 4096, nHead: 32, nHeadKv: 8, headDim: 128, nFf: 12288, vocabSize: 151936, tiedEmbeddings: false, vocab: "qwen2" },
 };
 
 /** Weights of the matrices a token passes through: the 7 projections of every block and the output head. */

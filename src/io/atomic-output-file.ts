@@ -3,6 +3,9 @@ import { basename, dirname } from "node:path";
 import { LoraGgufError } from "../errors.js";
 import { tempPathBeside } from "./atomic-output.js";
 
+/** Node's fs refuses a write longer than 2^31 - 1 bytes (ERR_OUT_OF_RANGE), so larger tensors go in pieces. */
+const MAX_WRITE_BYTES = 1 << 30;
+
 /**
  * A file written under a temporary name next to its target and renamed over the target only when
  * complete, so readers never see a half-written output and a failure leaves nothing behind.
@@ -33,9 +36,17 @@ export class AtomicOutputFile {
   async write(bytes: Uint8Array): Promise<void> {
     let written = 0;
     while (written < bytes.length) {
-      const { bytesWritten } = await this.handle.write(bytes, written, bytes.length - written);
+      const { bytesWritten } = await this.handle.write(bytes, written, Math.min(bytes.length - written, MAX_WRITE_BYTES));
       written += bytesWritten;
     }
+  }
+
+  /**
+   * Extends the file to `byteLength` with ftruncate: the new bytes read as zeros and, on filesystems
+   * with sparse files, take no disk until written.
+   */
+  async extendTo(byteLength: number): Promise<void> {
+    await this.handle.truncate(byteLength);
   }
 
   /** Flushes, closes and renames the temporary file onto the target. */

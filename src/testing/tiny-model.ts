@@ -2,11 +2,12 @@ import { join } from "node:path";
 import { LoraGgufError } from "../errors.js";
 import { float32ArrayToFloat16 } from "../gguf/f16.js";
 import { GgmlType } from "../gguf/ggml-types.js";
-import type { GgufTensorDeclaration } from "../gguf/header-encoder.js";
+import { encodeGgufHeader, type GgufTensorDeclaration } from "../gguf/header-encoder.js";
 import { float32Entry, stringEntry, uint32Entry } from "../gguf/metadata-entries.js";
 import { readGgufHeader } from "../gguf/reader.js";
 import type { GgufMetadataEntry } from "../gguf/value-types.js";
 import { GgufWriter } from "../gguf/writer.js";
+import { AtomicOutputFile } from "../io/atomic-output-file.js";
 import { llamaSourceDir } from "./llama-source-dir.js";
 import { SeededRandom } from "../seeded-random.js";
 import { truncatedTokenizerEntries } from "./truncated-vocab.js";
@@ -14,6 +15,14 @@ import { truncatedTokenizerEntries } from "./truncated-vocab.js";
 export type TinyModelArchitecture = "llama" | "qwen2" | "qwen3";
 
 export const tinyModelArchitectures: readonly TinyModelArchitecture[] = ["llama", "qwen2", "qwen3"];
+
+/**
+ * Storage types of the weight matrices: f32 or f16 throughout, or the mix `lora-gguf quantize --type
+ * Q4_K_M` leaves (sparse models only: their tensor data is never written).
+ */
+export type ModelWeightType = "f32" | "f16" | "q4_k_m";
+
+export const modelWeightTypes: readonly ModelWeightType[] = ["f32", "f16", "q4_k_m"];
 
 export interface TinyModelOptions {
   /** general.architecture: which llama.cpp model graph loads the file. */
@@ -53,6 +62,16 @@ export interface TinyModelOptions {
 export interface TinyModelConfig extends Required<Omit<TinyModelOptions, "chatTemplate" | "headDim">> {
   chatTemplate: string | undefined;
   headDim: number | undefined;
+}
+
+export interface SparseModelOptions extends Omit<TinyModelOptions, "seed" | "weightType"> {
+  /** Storage type of the weight matrices; "q4_k_m" needs nEmbd, nFf and nHead times the head size to be multiples of 256. Default "f32". */
+  weightType?: ModelWeightType;
+}
+
+/** What a model's metadata and tensor table depend on: a tiny model's configuration less the seed, with any weight type. */
+export interface SparseModelConfig extends Omit<TinyModelConfig, "seed" | "weightType"> {
+  weightType: ModelWeightType;
 }
 
 export const tinyModelDefaults = {
@@ -137,7 +156,10 @@ const WEIGHT_STD = {
 } as const;
 
 /** llama_ftype values for general.file_type. */
-const FILE_TYPE = { f32: 0, f16: 1 } as const;
+const FILE_TYPE: Record<ModelWeightType, number> = { f32: 0, f16: 1, q4_k_m: 15 };
+
+/** k-quant blocks (QK_K): a q4_K or q6_K row holds a whole number of them. */
+const K_QUANT_BLOCK = 256;
 
 /**
  * Writes a small GGUF of the given architecture with random weights and a real tokenizer, loadable
@@ -145,12 +167,7 @@ const FILE_TYPE = { f32: 0, f16: 1 } as const;
  */
 export async function writeTinyModelGguf(path: string, options: TinyModelOptions): Promise<TinyModelConfig> {
   const config = resolveConfig(options);
-  const vocab = await readGgufHeader(config.vocabPath);
-  const metadata = [
-    ...hyperparameterEntries(config),
-    ...truncatedTokenizerEntries(vocab, config.vocabPath, config.vocabSize, config.chatTemplate),
-  ];
-  const tensors = tinyModelTensors(config);
+  const { metadata, tensors } = await modelHeader(config);
 
   const writer = await GgufWriter.create(path, { metadata, tensors });
   try {
@@ -165,20 +182,68 @@ export async function writeTinyModelGguf(path: string, options: TinyModelOptions
   return config;
 }
 
+/**
+ * Writes a GGUF of the given shape with the same metadata, tokenizer and tensor table as
+ * writeTinyModelGguf, but no tensor data: after the header the file is extended to its full size
+ * with ftruncate, so the data is a hole that reads as zeros and takes no disk. llama.cpp can open it
+ * for its header and vocabulary (every tensor lies within the file, as llama_model_loader checks),
+ * which is all a dry run reads; running it would compute with all-zero weights. For estimating
+ * models too large to write here. Returns the resolved configuration.
+ */
+export async function writeSparseModelGguf(path: string, options: SparseModelOptions): Promise<SparseModelConfig> {
+  const config = resolveLayoutConfig(options, modelWeightTypes);
+  const { metadata, tensors } = await modelHeader(config);
+  const header = encodeGgufHeader(metadata, tensors);
+
+  const output = await AtomicOutputFile.create(path);
+  try {
+    await output.write(header.bytes);
+    await output.extendTo(header.fileSize);
+    await output.commit();
+  } catch (error) {
+    await output.discard();
+    throw error;
+  }
+  return config;
+}
+
+/** The metadata and tensor table both writers put in the header. */
+async function modelHeader(config: SparseModelConfig): Promise<{ metadata: GgufMetadataEntry[]; tensors: GgufTensorDeclaration[] }> {
+  const vocab = await readGgufHeader(config.vocabPath);
+  const metadata = [
+    ...hyperparameterEntries(config),
+    ...truncatedTokenizerEntries(vocab, config.vocabPath, config.vocabSize, config.chatTemplate),
+  ];
+  return { metadata, tensors: tinyModelTensors(config) };
+}
+
 /** The attention head size: headDim when given, else nEmbd / nHead. */
 export function tinyModelHeadSize(config: Pick<TinyModelConfig, "nEmbd" | "nHead" | "headDim">): number {
   return config.headDim ?? config.nEmbd / config.nHead;
 }
 
 function resolveConfig(options: TinyModelOptions): TinyModelConfig {
-  const config: TinyModelConfig = {
-    ...tinyModelDefaults,
+  const { seed = tinyModelDefaults.seed, ...layout } = options;
+  if (!Number.isSafeInteger(seed)) {
+    throw new LoraGgufError("E_INVALID_OPTION", `seed must be an integer, got ${String(seed)}`);
+  }
+  return { ...resolveLayoutConfig(layout, ["f32", "f16"] as const), seed };
+}
+
+/** Everything but the seed, checked; `weightTypes` are the storage types the writer can produce. */
+function resolveLayoutConfig<Weight extends ModelWeightType>(
+  options: Omit<SparseModelOptions, "weightType"> & { weightType?: Weight },
+  weightTypes: readonly Weight[],
+): Omit<SparseModelConfig, "weightType"> & { weightType: Weight } {
+  const { seed: _seed, ...defaults } = tinyModelDefaults;
+  const config = {
+    ...defaults,
     vocabPath: join(llamaSourceDir(), "models", "ggml-vocab-llama-spm.gguf"),
     ...stripUndefined(options),
     architecture: options.architecture,
     chatTemplate: options.chatTemplate,
     headDim: options.headDim,
-  };
+  } as Omit<SparseModelConfig, "weightType"> & { weightType: Weight };
   if (!tinyModelArchitectures.includes(config.architecture)) {
     const names = tinyModelArchitectures.map((name) => `"${name}"`).join(", ");
     throw new LoraGgufError("E_INVALID_OPTION", `architecture must be one of ${names}, got ${String(config.architecture)}`);
@@ -189,9 +254,6 @@ function resolveConfig(options: TinyModelOptions): TinyModelConfig {
     if (!Number.isSafeInteger(value) || value <= 0) {
       throw new LoraGgufError("E_INVALID_OPTION", `${name} must be a positive integer, got ${String(value)}`);
     }
-  }
-  if (!Number.isSafeInteger(config.seed)) {
-    throw new LoraGgufError("E_INVALID_OPTION", `seed must be an integer, got ${String(config.seed)}`);
   }
   if (config.headDim === undefined) {
     if (config.nEmbd % config.nHead !== 0 || (config.nEmbd / config.nHead) % 2 !== 0) {
@@ -211,8 +273,17 @@ function resolveConfig(options: TinyModelOptions): TinyModelConfig {
   if (config.nHead % config.nHeadKv !== 0) {
     throw new LoraGgufError("E_INVALID_OPTION", `nHeadKv (${config.nHeadKv}) must divide nHead (${config.nHead})`);
   }
-  if (config.weightType !== "f32" && config.weightType !== "f16") {
-    throw new LoraGgufError("E_INVALID_OPTION", `weightType must be "f32" or "f16", got ${String(config.weightType)}`);
+  if (!weightTypes.includes(config.weightType)) {
+    const names = weightTypes.map((name) => `"${name}"`).join(" or ");
+    throw new LoraGgufError("E_INVALID_OPTION", `weightType must be ${names}, got ${String(config.weightType)}`);
+  }
+  if (config.weightType === "q4_k_m") {
+    const rows = { nEmbd: config.nEmbd, nFf: config.nFf, "nHead times the head size": config.nHead * tinyModelHeadSize(config) };
+    for (const [name, size] of Object.entries(rows)) {
+      if (size % K_QUANT_BLOCK !== 0) {
+        throw new LoraGgufError("E_INVALID_OPTION", `weightType "q4_k_m" needs rows of a multiple of ${K_QUANT_BLOCK} (k-quant blocks); ${name} is ${size}`);
+      }
+    }
   }
   if (typeof config.tiedEmbeddings !== "boolean") {
     throw new LoraGgufError("E_INVALID_OPTION", `tiedEmbeddings must be a boolean, got ${String(config.tiedEmbeddings)}`);
@@ -228,7 +299,7 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 }
 
 /** The <arch>.* keys llama_model::load_hparams and llama_model_<arch>::load_arch_hparams read. */
-function hyperparameterEntries(config: TinyModelConfig): GgufMetadataEntry[] {
+function hyperparameterEntries(config: SparseModelConfig): GgufMetadataEntry[] {
   const { architecture } = config;
   const spec = ARCHITECTURES[architecture];
   const key = (name: string) => `${architecture}.${name}`;
@@ -264,37 +335,62 @@ function hyperparameterEntries(config: TinyModelConfig): GgufMetadataEntry[] {
  * creates as required, plus the optional tensors the family's checkpoints carry (qwen2's q/k/v
  * biases, output.weight unless embeddings are tied).
  */
-export function tinyModelTensors(config: TinyModelConfig): GgufTensorDeclaration[] {
+export function tinyModelTensors(config: SparseModelConfig): GgufTensorDeclaration[] {
   const { nEmbd, nFf, vocabSize } = config;
   const spec = ARCHITECTURES[config.architecture];
   const headSize = tinyModelHeadSize(config);
   const qSize = headSize * config.nHead;
   const kvSize = headSize * config.nHeadKv;
-  const matrix = config.weightType === "f16" ? GgmlType.F16 : GgmlType.F32;
+  const matrix = (name: string, dims: [number, number], layer?: number): GgufTensorDeclaration => ({
+    name,
+    dims,
+    type: matrixType(config, name, layer),
+  });
   const vector = (name: string, size: number): GgufTensorDeclaration => ({ name, dims: [size], type: GgmlType.F32 });
 
-  const tensors: GgufTensorDeclaration[] = [{ name: "token_embd.weight", dims: [nEmbd, vocabSize], type: matrix }];
+  const tensors: GgufTensorDeclaration[] = [matrix("token_embd.weight", [nEmbd, vocabSize])];
   for (let layer = 0; layer < config.nLayer; layer++) {
     const block = `blk.${layer}`;
     tensors.push(vector(`${block}.attn_norm.weight`, nEmbd));
     for (const [projection, size] of [["attn_q", qSize], ["attn_k", kvSize], ["attn_v", kvSize]] as const) {
-      tensors.push({ name: `${block}.${projection}.weight`, dims: [nEmbd, size], type: matrix });
+      tensors.push(matrix(`${block}.${projection}.weight`, [nEmbd, size], layer));
       if (spec.qkvBias) tensors.push(vector(`${block}.${projection}.bias`, size));
     }
     if (spec.qkNorm) {
       tensors.push(vector(`${block}.attn_q_norm.weight`, headSize), vector(`${block}.attn_k_norm.weight`, headSize));
     }
     tensors.push(
-      { name: `${block}.attn_output.weight`, dims: [qSize, nEmbd], type: matrix },
+      matrix(`${block}.attn_output.weight`, [qSize, nEmbd], layer),
       vector(`${block}.ffn_norm.weight`, nEmbd),
-      { name: `${block}.ffn_gate.weight`, dims: [nEmbd, nFf], type: matrix },
-      { name: `${block}.ffn_up.weight`, dims: [nEmbd, nFf], type: matrix },
-      { name: `${block}.ffn_down.weight`, dims: [nFf, nEmbd], type: matrix },
+      matrix(`${block}.ffn_gate.weight`, [nEmbd, nFf], layer),
+      matrix(`${block}.ffn_up.weight`, [nEmbd, nFf], layer),
+      matrix(`${block}.ffn_down.weight`, [nFf, nEmbd], layer),
     );
   }
   tensors.push(vector("output_norm.weight", nEmbd));
-  if (!config.tiedEmbeddings) tensors.push({ name: "output.weight", dims: [nEmbd, vocabSize], type: matrix });
+  if (!config.tiedEmbeddings) tensors.push(matrix("output.weight", [nEmbd, vocabSize]));
   return tensors;
+}
+
+/**
+ * The storage type of a weight matrix (`layer` is its block, undefined for the embeddings and the
+ * output head). Q4_K_M as llama_tensor_get_type_impl in deps/llama.cpp/src/llama-quant.cpp picks it
+ * for rows of whole k-quant blocks: q6_K for the output head (token_embd too when it is tied), and
+ * for attn_v and ffn_down in the blocks where use_more_bits holds (the first and last eighth, and
+ * every third between: about half); q4_K for every other matrix, token_embd included.
+ */
+function matrixType(config: SparseModelConfig, name: string, layer: number | undefined): number {
+  if (config.weightType === "f32") return GgmlType.F32;
+  if (config.weightType === "f16") return GgmlType.F16;
+  const outputHead = name === "output.weight" || (config.tiedEmbeddings && name === "token_embd.weight");
+  const moreBits = layer !== undefined && /\.(attn_v|ffn_down)\.weight$/.test(name) && useMoreBits(layer, config.nLayer);
+  return outputHead || moreBits ? GgmlType.Q6_K : GgmlType.Q4_K;
+}
+
+/** llama-quant.cpp's use_more_bits, in C++ integer division. */
+function useMoreBits(layer: number, layerCount: number): boolean {
+  const eighth = Math.trunc(layerCount / 8);
+  return layer < eighth || layer >= Math.trunc((7 * layerCount) / 8) || (layer - eighth) % 3 === 2;
 }
 
 function tensorData(tensor: GgufTensorDeclaration, config: TinyModelConfig): Float32Array | Uint16Array {

@@ -68,6 +68,7 @@ function estimateRunMemoryWith(run: PreparedRun, recomputeLayers: boolean): Trai
     targets: config.targets,
     layers: config.layers,
     maxSequencesPerWindow: plan.maxSequencesPerWindow,
+    maxLabelledTokensPerWindow: plan.maxLabelledTokensPerWindow,
     threads: config.threads,
     // the plan's orders and boundaries, and the windows of the one step (or validation window) being packed at a time
     planBytes: plan.heldBytes + windowBytes(plan.contextLength) * plan.windowsPerStep,
@@ -78,7 +79,7 @@ const partLabels: [keyof TrainingMemoryEstimate["parts"], string][] = [
   ["modelWeightsBytes", "model weights (mmapped)"],
   ["adapterAndOptimizerBytes", "adapter and AdamW state"],
   ["activationsBytes", "activations and gradients"],
-  ["logitsAndLabelsBytes", "logits and labels"],
+  ["logitsAndLabelsBytes", "logits of a loss chunk"],
   ["kvCacheBytes", "KV cache"],
   ["runtimeOverheadBytes", "runtime overhead"],
 ];
@@ -90,6 +91,8 @@ export function formatMemoryEstimate(estimate: TrainingMemoryEstimate): string {
     `Estimated peak memory: ${formatBytes(estimate.totalBytes)} of ${formatBytes(estimate.availableBytes)} available` +
       (estimate.fits ? "" : " (does not fit)"),
     ...partLabels.map(([key, label]) => `  ${label.padEnd(width)}  ${formatBytes(estimate.parts[key]).padStart(11)}`),
+    `Recompute: ${estimate.layout.recomputeLayers ? "on (each layer's activations evaluated again in the backward pass)" : "off"}; ` +
+      `loss over chunks of ${estimate.layout.lossChunkRows} positions, attention over chunks of ${estimate.layout.attentionChunkRows} rows`,
   ];
   if (estimate.suggestions.length > 0) {
     lines.push("To fit, try one of:", ...estimate.suggestions.map((suggestion) => `  - ${suggestion}`));

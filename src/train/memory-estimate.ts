@@ -62,6 +62,8 @@ export interface TrainingMemoryParams {
    * contextLength cells however many sequences share them, so the peak does not depend on it.
    */
   maxSequencesPerWindow: number;
+  /** Most labelled positions in one window (the rows of the output head a step computes). Default: contextLength. */
+  maxLabelledTokensPerWindow?: number;
   /** Bytes the training plan keeps resident, when known: its sample orders and window boundaries, and one step's packed windows. */
   planBytes?: number;
   /** Compute threads; each has its own OUT_PROD panel. Default: all CPUs. */
@@ -91,7 +93,7 @@ export interface TrainingMemoryEstimate {
     adapterAndOptimizerBytes: number;
     /** Forward activations kept for the backward pass, attention scores and backward temporaries. */
     activationsBytes: number;
-    /** Logits, one-hot labels and the logits' gradient (f32 [n_vocab, n_ctx] each), and llama.cpp's output buffer. */
+    /** The logits of the loss chunk being evaluated again in the backward pass, and their gradient (f32 [n_vocab, rows]). */
     logitsAndLabelsBytes: number;
     kvCacheBytes: number;
     /** Node.js, the addon, the vocabulary, graph metadata and the training plan. */
@@ -151,11 +153,22 @@ const TRAINING_GRAPH_FACTOR = 8;
  */
 const ACTIVATION_SCALE = 0.9;
 /**
- * f32 [n_vocab, n_ctx] tensors alive at the peak: the logits (a graph output, never freed), the
- * one-hot labels and the logits' gradient. (llama.cpp's output buffer of the same size is allocated
- * but never touched in training since patches/0006, so it is not resident.)
+ * f32 [n_vocab, loss chunk rows] tensors alive at the peak (patches/0007): a chunk's logits,
+ * evaluated again in the backward pass, and their gradient. (llama.cpp's [n_vocab, n_ctx] output
+ * buffer is allocated but never touched in training since patches/0006, so it is not resident.)
  */
-const VOCABULARY_ROWS_ALIVE = 3;
+const LOSS_CHUNKS_ALIVE = 2;
+/** With recomputation: the [n_embd, n_ctx] values kept per layer (its output, the residual after attention, the attention output). */
+const RECOMPUTE_KEPT_PER_LAYER = 3;
+/**
+ * With recomputation, the backward pass's peak beyond the kept values, fitted to the two recomputed
+ * runs of test/train-memory.test.ts (see above): 1.7 [n_keys, chunk rows, n_head] f32 score tensors
+ * (the recomputed softmax of the chunk in hand and its gradient, partly in place) and 0.2 of one
+ * layer's activations as the walk counts them (the layer is recomputed piece by piece as its
+ * backward pass needs it, and most of what the walk counts is freed before the attention chunks).
+ */
+const RECOMPUTE_ATTENTION_CHUNKS_ALIVE = 1.7;
+const RECOMPUTE_LAYER_SHARE = 0.2;
 
 /**
  * The work buffer of patches/0005's OUT_PROD, per thread: one f32 panel of 128 rows of W, 256
@@ -241,20 +254,36 @@ function estimateParts(header: GgufHeader, shape: ModelShape, params: TrainingMe
     set.add(tensor.target);
     targetsByLayer.set(tensor.layer, set);
   }
+  const layout = trainingMemoryLayout(shape.vocabularySize, params.recomputeLayers ?? false);
   const kept = keptActivations(shape, targetsByLayer, params.rank);
   const maxHeads = Math.max(...shape.headCount);
-  const activationFloats =
-    contextLength * kept.floatsPerToken +
-    // an [n_ctx, n_ctx, n_head] softmax kept per block that gradients pass through, one more for the
-    // backward pass's gradient of it, and the [n_ctx, n_ctx] mask
-    contextLength * contextLength * (kept.attentionHeads + maxHeads + 1);
+  // attention over chunks of query rows, each attending to the keys up to its last row (causal)
+  const chunkRows = Math.min(layout.attentionChunkRows, contextLength);
+  let scoresPerHead = 0;
+  for (let first = 0; first < contextLength; first += chunkRows) {
+    const rows = Math.min(chunkRows, contextLength - first);
+    scoresPerHead += rows * (first + rows);
+  }
+  const chunkScores = maxHeads * chunkRows * contextLength;
+  const activationFloats = layout.recomputeLayers
+    ? // the layers' kept values, and what the backward pass recomputes of one layer at a time
+      contextLength * RECOMPUTE_KEPT_PER_LAYER * shape.embeddingLength * shape.blockCount +
+      RECOMPUTE_LAYER_SHARE * contextLength * kept.maxLayerFloatsPerToken +
+      RECOMPUTE_ATTENTION_CHUNKS_ALIVE * chunkScores
+    : // every block's kept activations and causal softmax, and one more chunk's scores for the backward pass,
+      // as gallocr packs them (ACTIVATION_SCALE)
+      ACTIVATION_SCALE * (contextLength * kept.floatsPerToken + scoresPerHead * kept.attentionHeads + chunkScores);
+  // the [n_ctx, n_ctx] mask, an input alive throughout
+  const maskFloats = contextLength * contextLength;
+  const outputRows = Math.max(1, Math.min(params.maxLabelledTokensPerWindow ?? contextLength, contextLength));
+  const lossRows = Math.min(layout.lossChunkRows, outputRows);
   const kvPerToken = shape.headCountKv.reduce((sum, heads) => sum + heads * (shape.keyLength + shape.valueLength), 0);
   const graphNodes = TRAINING_GRAPH_FACTOR * (Math.max(1024, 8 * shape.tensorCount) + 6 * adapted.length);
   return {
     modelWeightsBytes: shape.mappedBytes,
     adapterAndOptimizerBytes: adapterParameters * 4 * ADAPTER_COPIES,
-    activationsBytes: Math.round(activationFloats * 4 * ACTIVATION_SCALE),
-    logitsAndLabelsBytes: VOCABULARY_ROWS_ALIVE * shape.vocabularySize * contextLength * 4,
+    activationsBytes: Math.round((activationFloats + maskFloats) * 4),
+    logitsAndLabelsBytes: LOSS_CHUNKS_ALIVE * shape.vocabularySize * lossRows * 4,
     // f16 K and V for every cell of the (unified) cache
     kvCacheBytes: 2 * contextLength * kvPerToken,
     runtimeOverheadBytes:
@@ -273,13 +302,19 @@ function estimateParts(header: GgufHeader, shape: ModelShape, params: TrainingMe
  * needs them and something before it depends on a LoRA parameter (ggml builds no backward for
  * nodes that do not). Floats per token, and the attention heads whose softmax rows are kept.
  */
-function keptActivations(shape: ModelShape, targetsByLayer: Map<number, Set<LoraTarget>>, rank: number): { floatsPerToken: number; attentionHeads: number } {
+function keptActivations(
+  shape: ModelShape,
+  targetsByLayer: Map<number, Set<LoraTarget>>,
+  rank: number,
+): { floatsPerToken: number; attentionHeads: number; maxLayerFloatsPerToken: number } {
   const embd = shape.embeddingLength;
   let floatsPerToken = 0;
+  let maxLayerFloatsPerToken = 0;
   let attentionHeads = 0;
   // whether the residual stream entering this block depends on a parameter
   let carriesGradient = false;
   for (let layer = 0; layer < shape.blockCount; layer++) {
+    const layerStart = floatsPerToken;
     const targets = targetsByLayer.get(layer) ?? new Set<LoraTarget>();
     const has = (target: LoraTarget) => targets.has(target);
     const queryWidth = shape.headCount[layer] * shape.keyLength;
@@ -311,9 +346,10 @@ function keptActivations(shape: ModelShape, targetsByLayer: Map<number, Set<Lora
     carriesGradient = carriesGradient || targets.size > 0;
 
     floatsPerToken += rank * targets.size; // A·x, the input of each B matmul
+    maxLayerFloatsPerToken = Math.max(maxLayerFloatsPerToken, floatsPerToken - layerStart);
   }
   if (carriesGradient) floatsPerToken += embd; // the output norm's input
-  return { floatsPerToken, attentionHeads };
+  return { floatsPerToken, attentionHeads, maxLayerFloatsPerToken };
 }
 
 function readModelShape(header: GgufHeader): ModelShape {

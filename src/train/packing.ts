@@ -27,6 +27,8 @@ export interface WindowLayout {
   maxSequencesPerWindow: number;
   /** Labelled tokens over all the windows. */
   labelledTokens: number;
+  /** Most labelled tokens in one window: the rows of the output head a step computes (patches/0007). */
+  maxLabelledTokensPerWindow: number;
 }
 
 // llama.cpp's LLAMA_MAX_SEQ: a window holds at most this many sequences, padding included
@@ -93,14 +95,19 @@ export function layOutWindows(samples: readonly TrainingSample[], order: Uint32A
   let truncatedSamples = 0;
   let maxSequencesPerWindow = 1;
   let labelledTokens = 0;
+  let maxLabelledTokensPerWindow = 0;
+  let windowLabelled = 0;
   walkPacking(samples, order, 0, order.length, contextLength, {
     placed(sample, placement, position) {
       if (placement.opensWindow) starts.push(position);
       if (sample.tokens.length > contextLength) truncatedSamples += 1;
       labelledTokens += placement.labelled;
+      windowLabelled += placement.labelled;
     },
     closed(used, sequences) {
       maxSequencesPerWindow = Math.max(maxSequencesPerWindow, sequences + (used < contextLength ? 1 : 0));
+      maxLabelledTokensPerWindow = Math.max(maxLabelledTokensPerWindow, windowLabelled);
+      windowLabelled = 0;
     },
     empty(sample) {
       if (sample.tokens.length > contextLength) truncatedSamples += 1;
@@ -108,7 +115,7 @@ export function layOutWindows(samples: readonly TrainingSample[], order: Uint32A
     },
   });
   starts.push(order.length);
-  return { windowStarts: Uint32Array.from(starts), truncatedSamples, emptySamples, maxSequencesPerWindow, labelledTokens };
+  return { windowStarts: Uint32Array.from(starts), truncatedSamples, emptySamples, maxSequencesPerWindow, labelledTokens, maxLabelledTokensPerWindow };
 }
 
 /**

@@ -36,6 +36,7 @@ interface PlanParts {
   validation: { order: Uint32Array; windowStarts: Uint32Array };
   stepCount: number;
   maxSequencesPerWindow: number;
+  maxLabelledTokensPerWindow: number;
   trainingSampleCount: number;
   validationSampleCount: number;
   truncatedSamples: number;
@@ -57,6 +58,8 @@ export class TrainingPlan {
   readonly stepCount: number;
   /** Most samples in one window, plus one for the padding, over every window of every epoch and validation. */
   readonly maxSequencesPerWindow: number;
+  /** Most labelled tokens in one window, over every window of every epoch and validation. */
+  readonly maxLabelledTokensPerWindow: number;
   readonly trainingSampleCount: number;
   readonly validationSampleCount: number;
   readonly truncatedSamples: number;
@@ -74,6 +77,7 @@ export class TrainingPlan {
     this.windowsPerStep = parts.windowsPerStep;
     this.stepCount = parts.stepCount;
     this.maxSequencesPerWindow = parts.maxSequencesPerWindow;
+    this.maxLabelledTokensPerWindow = parts.maxLabelledTokensPerWindow;
     this.trainingSampleCount = parts.trainingSampleCount;
     this.validationSampleCount = parts.validationSampleCount;
     this.truncatedSamples = parts.truncatedSamples;
@@ -177,6 +181,7 @@ export function planTraining(samples: readonly TrainingSample[], options: PlanOp
   let windowCount = 0;
   let truncatedSamples = validation.truncatedSamples;
   let maxSequencesPerWindow = validation.maxSequencesPerWindow;
+  let maxLabelledTokensPerWindow = validation.maxLabelledTokensPerWindow;
   let skipped = validation.emptySamples;
   let trainedTokensPerEpoch = 0;
   for (let epoch = 0; epoch < options.epochs; epoch++) {
@@ -190,6 +195,7 @@ export function planTraining(samples: readonly TrainingSample[], options: PlanOp
       trainedTokensPerEpoch = layout.labelledTokens;
     }
     maxSequencesPerWindow = Math.max(maxSequencesPerWindow, layout.maxSequencesPerWindow);
+    maxLabelledTokensPerWindow = Math.max(maxLabelledTokensPerWindow, layout.maxLabelledTokensPerWindow);
     if (windowCount < windowLimit) epochs.push({ order: epochOrder, windowStarts: layout.windowStarts, firstWindow: windowCount });
     windowCount += layout.windowStarts.length - 1;
   }
@@ -215,6 +221,7 @@ export function planTraining(samples: readonly TrainingSample[], options: PlanOp
     validation: { order: validationOrder, windowStarts: validation.windowStarts },
     stepCount: Math.min(fullStepCount, options.maxSteps ?? Infinity),
     maxSequencesPerWindow,
+    maxLabelledTokensPerWindow,
     trainingSampleCount: trainingOrder.length,
     validationSampleCount: validationCount,
     truncatedSamples,
