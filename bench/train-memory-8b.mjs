@@ -109,7 +109,7 @@ for (const recompute of ["off", "on"]) {
 }
 console.log(`${"recompute".padEnd(9)} ${"estimate".padStart(10)} ${"<= 16 GiB".padStart(9)} ${"dry-run RSS".padStart(11)}`);
 for (const { recompute, report } of dryRuns) {
-  const small = report.dryRunPeakRssBytes < report.estimate.parts.modelWeightsBytes / 10 ? "" : "  (not small: weights read?)";
+  const small = report.dryRunPeakRssBytes < report.estimate.parts.modelWeightsBytes / 10 ? "" : "  (not below a tenth of the weights)";
   console.log(
     `${recompute.padEnd(9)} ${formatBytes(report.estimate.totalBytes).padStart(10)} ${(report.estimate.totalBytes <= BUDGET_BYTES ? "yes" : "no").padStart(9)} ` +
       `${`${mib(report.dryRunPeakRssBytes)} MiB`.padStart(11)}${small}`,

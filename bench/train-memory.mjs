@@ -8,7 +8,7 @@
 // two runs at the same context; a run whose estimate does not fit this machine is left out.
 //
 //   npm run bench:train-memory -- [--shape smollm2-135m] [--type q8_0] [--contexts 256,512,1024,2048,4096]
-//                                 [--steps 3] [--threads 2] [--rank 16]
+//                                 [--steps 3] [--threads 2] [--rank 16] [--recompute off,on]
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -31,6 +31,7 @@ const contexts = option("contexts", "256,512,1024,2048,4096").split(",").map(Num
 const steps = Number(option("steps", 3));
 const threads = Number(option("threads", availableParallelism()));
 const rank = Number(option("rank", 16));
+const modes = option("recompute", "off,on").split(",").map((mode) => mode === "on");
 
 const workDir = path.join(root, ".bench", "train");
 mkdirSync(workDir, { recursive: true });
@@ -58,7 +59,7 @@ console.log(`${shapeName} (${type}): ${shape.nLayer} layers, hidden ${shape.nEmb
 console.log(`${"ctx".padStart(5)}  ${"recompute".padEnd(9)} ${"RSS MiB".padStart(8)} ${"estimate".padStart(9)} ${"error".padStart(6)} ${"tok/s".padStart(7)} ${"xRSS".padStart(6)} ${"xcost".padStart(6)}`);
 for (const contextLength of contexts) {
   const rows = {};
-  for (const recomputeLayers of [false, true]) {
+  for (const recomputeLayers of modes) {
     const output = path.join(workDir, `memory-bench-out`, "adapter.gguf");
     mkdirSync(path.dirname(output), { recursive: true });
     const options = { model, data, output, noChatTemplate: true, contextLength, maxSteps: steps, threads, rank, recompute: recomputeLayers ? "on" : "off", force: true };

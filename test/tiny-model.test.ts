@@ -1,10 +1,14 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { float16ArrayToFloat32 } from "../src/gguf/f16.js";
 import { GgmlType, getMetadataValue, readGgufHeader, type GgufHeader } from "../src/gguf/index.js";
+import { quantize } from "../src/index.js";
+import { loadNative } from "../src/native.js";
 import { writeTinyLlamaGguf } from "../src/testing/tiny-llama.js";
-import { tinyModelArchitectures, writeTinyModelGguf, type TinyModelArchitecture, type TinyModelOptions } from "../src/testing/tiny-model.js";
+import {
+  tinyModelArchitectures, writeSparseModelGguf, writeTinyModelGguf, type TinyModelArchitecture, type TinyModelOptions,
+} from "../src/testing/tiny-model.js";
 import { klDivergence, nextTokenProbabilities } from "./helpers/llama-eval.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
 
@@ -275,6 +279,65 @@ describe("writeTinyModelGguf architecture specifics", () => {
     await expect(writeTinyModelGguf(path, { architecture: "qwen3", tiedEmbeddings: "yes" as unknown as boolean })).rejects.toMatchObject({
       code: "E_INVALID_OPTION",
       message: "tiedEmbeddings must be a boolean, got yes",
+    });
+    await expect(readFile(path)).rejects.toMatchObject({ code: "ENOENT" });
+  });
+});
+
+describe("writeSparseModelGguf", () => {
+  it("writes writeTinyModelGguf's header and file size, with the tensor data a hole", async () => {
+    const options = { architecture: "qwen3", nLayer: 3, headDim: 96 } as const;
+    const tiny = await writeModel(options);
+    const sparse = join(workDir, `sparse-${fileCount++}.gguf`);
+    await writeSparseModelGguf(sparse, options);
+    const header = await readGgufHeader(tiny);
+    const [tinyBytes, sparseBytes, sparseStat] = await Promise.all([readFile(tiny), readFile(sparse), stat(sparse)]);
+    expect(sparseBytes.length).toBe(tinyBytes.length);
+    expect(Buffer.compare(sparseBytes.subarray(0, header.dataOffset), tinyBytes.subarray(0, header.dataOffset))).toBe(0);
+    expect(sparseBytes.subarray(header.dataOffset).every((byte) => byte === 0)).toBe(true);
+    // a hole takes no blocks (allow the header's, and a filesystem's preallocation)
+    expect(sparseStat.blocks * 512).toBeLessThan(tinyBytes.length / 4);
+  });
+
+  it.each([
+    { architecture: "qwen3", nLayer: 16, tiedEmbeddings: false },
+    { architecture: "llama", nLayer: 10, tiedEmbeddings: true },
+  ] as const)("q4_k_m declares the types lora-gguf quantize --type Q4_K_M picks ($architecture, $nLayer layers, tied $tiedEmbeddings)", async (options) => {
+    const f32 = await writeModel(options);
+    const quantized = f32.replace(/\.gguf$/, "-q4_k_m.gguf");
+    await quantize(f32, quantized, { type: "Q4_K_M", threads: 1 });
+    const sparse = join(workDir, `sparse-${fileCount++}.gguf`);
+    await writeSparseModelGguf(sparse, { ...options, weightType: "q4_k_m" });
+    const [expected, actual] = await Promise.all([readGgufHeader(quantized), readGgufHeader(sparse)]);
+    // llama_model_quantize writes the tensors in its own order
+    const byName = (header: GgufHeader) => tensorRows(header).sort(([a], [b]) => a.localeCompare(b));
+    expect(byName(actual)).toEqual(byName(expected));
+    expect(getMetadataValue(actual, "general.file_type")).toBe(getMetadataValue(expected, "general.file_type"));
+    expect(tensorRows(actual).filter(([, , type]) => type === GgmlType.Q6_K).length).toBeGreaterThan(options.nLayer / 2);
+  });
+
+  it("opens in llama.cpp for its vocabulary, as a dry run reads it", async () => {
+    const sparse = join(workDir, `sparse-${fileCount++}.gguf`);
+    await writeSparseModelGguf(sparse, { architecture: "qwen3", weightType: "q4_k_m" });
+    const tokenizer = await (await loadNative()).openTokenizer(sparse);
+    try {
+      expect(tokenizer.vocabularySize).toBe(VOCAB_SIZE);
+      const [tokens] = await tokenizer.tokenize([PROMPT], true);
+      expect(tokens.length).toBeGreaterThan(3);
+    } finally {
+      await tokenizer.close();
+    }
+  });
+
+  it("rejects q4_k_m for rows that are not whole k-quant blocks", async () => {
+    const path = join(workDir, "invalid-sparse.gguf");
+    await expect(writeSparseModelGguf(path, { architecture: "llama", weightType: "q4_k_m", nEmbd: 64, nFf: 256 })).rejects.toMatchObject({
+      code: "E_INVALID_OPTION",
+      message: 'weightType "q4_k_m" needs rows of a multiple of 256 (k-quant blocks); nEmbd is 64',
+    });
+    await expect(writeTinyModelGguf(path, { architecture: "llama", weightType: "q4_k_m" as "f32" })).rejects.toMatchObject({
+      code: "E_INVALID_OPTION",
+      message: 'weightType must be "f32" or "f16", got q4_k_m',
     });
     await expect(readFile(path)).rejects.toMatchObject({ code: "ENOENT" });
   });

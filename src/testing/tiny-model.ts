@@ -227,7 +227,7 @@ function resolveConfig(options: TinyModelOptions): TinyModelConfig {
   if (!Number.isSafeInteger(seed)) {
     throw new LoraGgufError("E_INVALID_OPTION", `seed must be an integer, got ${String(seed)}`);
   }
-  return { ...resolveLayoutConfig(layout, ["f32", "f16"] as const), seed };
+  return { seed, ...resolveLayoutConfig(layout, ["f32", "f16"] as const) };
 }
 
 /** Everything but the seed, checked; `weightTypes` are the storage types the writer can produce. */
