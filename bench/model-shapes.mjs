@@ -43,3 +43,19 @@ export function flopsPerToken(shape, { contextLength, rank = 0, fullFineTune = f
   if (fullFineTune) return 6 * (blocks + head) + attention;
   return 4 * (blocks + head) + 6 * loraParameters(shape, rank) + attention;
 }
+
+/** The shape's f32 model with random weights, written once into `workDir`; returns its path. */
+export async function shapeBaseModel(shapeName, workDir) {
+  const { existsSync, mkdirSync } = await import("node:fs");
+  const path = (await import("node:path")).default;
+  const { llamaSourceDir } = await import("../dist/testing/llama-source-dir.js");
+  const { writeTinyModelGguf } = await import("../dist/testing/tiny-model.js");
+  mkdirSync(workDir, { recursive: true });
+  const f32 = path.join(workDir, `${shapeName}-f32.gguf`);
+  if (!existsSync(f32)) {
+    console.error(`bench: writing a ${shapeName}-shaped f32 model with random weights (once)...`);
+    const { vocab, ...options } = modelShapes[shapeName];
+    await writeTinyModelGguf(f32, { ...options, seed: 1, nCtx: 8192, vocabPath: path.join(llamaSourceDir(), "models", `ggml-vocab-${vocab}.gguf`) });
+  }
+  return f32;
+}

@@ -16,9 +16,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { quantize } from "../dist/index.js";
-import { llamaSourceDir } from "../dist/testing/llama-source-dir.js";
-import { writeTinyModelGguf } from "../dist/testing/tiny-model.js";
-import { modelShapes } from "./model-shapes.mjs";
+import { modelShapes, shapeBaseModel } from "./model-shapes.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -34,13 +32,7 @@ const rank = Number(option("rank", 16));
 const modes = option("recompute", "off,on").split(",").map((mode) => mode === "on");
 
 const workDir = path.join(root, ".bench", "train");
-mkdirSync(workDir, { recursive: true });
-const f32 = path.join(workDir, `${shapeName}-f32.gguf`);
-if (!existsSync(f32)) {
-  console.error(`bench: writing a ${shapeName}-shaped f32 model with random weights (once)...`);
-  const { vocab, ...options } = shape;
-  await writeTinyModelGguf(f32, { ...options, seed: 1, nCtx: 8192, vocabPath: path.join(llamaSourceDir(), "models", `ggml-vocab-${vocab}.gguf`) });
-}
+const f32 = await shapeBaseModel(shapeName, workDir);
 const model = type === "f32" ? f32 : f32.replace("-f32.gguf", `-${type}.gguf`);
 if (!existsSync(model)) await quantize(f32, model, { type, threads });
 // rows of random common words, each longer than the longest context: one truncated row per window

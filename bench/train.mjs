@@ -8,7 +8,7 @@
 //   npm run bench:train -- --shape smollm2-135m --ctx 512 [--steps 4] [--threads 2] [--rank 16]
 //                          [--types f32,q8_0,q4_k_m] [--no-peers] [--thread-scaling]
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,11 +16,9 @@ import { fileURLToPath } from "node:url";
 import { quantize, readGgufHeader } from "../dist/index.js";
 import { ggmlTypeInfo } from "../dist/gguf/ggml-types.js";
 import { loadNative } from "../dist/native.js";
-import { llamaSourceDir } from "../dist/testing/llama-source-dir.js";
-import { writeTinyModelGguf } from "../dist/testing/tiny-model.js";
 import { initialAdapterTensors, writeAdapterGguf } from "../dist/train/adapter-file.js";
 import { defaultLoraTargets, findLoraTargetTensors } from "../dist/train/lora-targets.js";
-import { flopsPerToken, modelShapes } from "./model-shapes.mjs";
+import { flopsPerToken, modelShapes, shapeBaseModel } from "./model-shapes.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -39,13 +37,7 @@ const types = option("types", allTypes.join(",")).split(",");
 const withPeers = !args.includes("--no-peers");
 
 const workDir = path.join(root, ".bench", "train");
-mkdirSync(workDir, { recursive: true });
-const f32 = path.join(workDir, `${shapeName}-f32.gguf`);
-if (!existsSync(f32)) {
-  console.error(`bench: writing a ${shapeName}-shaped f32 model with random weights (once)...`);
-  const { vocab, ...options } = shape;
-  await writeTinyModelGguf(f32, { ...options, seed: 1, nCtx: 8192, vocabPath: path.join(llamaSourceDir(), "models", `ggml-vocab-${vocab}.gguf`) });
-}
+const f32 = await shapeBaseModel(shapeName, workDir);
 const header = await readGgufHeader(f32);
 const adapter = path.join(workDir, `${shapeName}-adapter-r${rank}.gguf`);
 await writeAdapterGguf(adapter, {
