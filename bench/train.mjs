@@ -6,7 +6,12 @@
 // FLOPs per token (bench/model-shapes.mjs) by a GEMM peak measured here with ggml's own mul_mat.
 //
 //   npm run bench:train -- --shape smollm2-135m --ctx 512 [--steps 4] [--threads 2] [--rank 16]
-//                          [--types f32,q8_0,q4_k_m] [--no-peers] [--thread-scaling]
+//                          [--types f32,q8_0,q4_k_m] [--no-peers] [--thread-scaling] [--recompute-cost]
+//
+// Every run uses train()'s own memory layout (chunked loss and attention, trainingMemoryLayout) with
+// recomputation off. --recompute-cost adds, for each listed type, two interleaved off/on pairs and
+// the time per token with recomputation on over the time without (the machine's noise shows as the
+// spread between the pairs).
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -18,6 +23,7 @@ import { ggmlTypeInfo } from "../dist/gguf/ggml-types.js";
 import { loadNative } from "../dist/native.js";
 import { initialAdapterTensors, writeAdapterGguf } from "../dist/train/adapter-file.js";
 import { defaultLoraTargets, findLoraTargetTensors } from "../dist/train/lora-targets.js";
+import { trainingMemoryLayout } from "../dist/train/memory-estimate.js";
 import { flopsPerToken, modelShapes, shapeBaseModel } from "./model-shapes.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -64,8 +70,9 @@ async function baseOfType(type) {
   return file;
 }
 
-function runChild(options) {
-  const output = execFileSync(process.execPath, [path.join(root, "bench", "train-child.mjs"), JSON.stringify({ contextLength, steps, seed: 7, vocabularySize: shape.vocabSize, ...options })], { encoding: "utf8" });
+function runChild({ recompute = false, ...options }) {
+  const layout = trainingMemoryLayout(shape.vocabSize, recompute);
+  const output = execFileSync(process.execPath, [path.join(root, "bench", "train-child.mjs"), JSON.stringify({ contextLength, steps, seed: 7, vocabularySize: shape.vocabSize, layout, ...options })], { encoding: "utf8" });
   return JSON.parse(output.trim().split("\n").at(-1));
 }
 
@@ -123,6 +130,17 @@ if (args.includes("--thread-scaling")) {
     rows.push({ label: `LoRA r${rank}, ${type} base, 1 thread`, type, flops: loraFlops, ...runChild({ model, adapter, threads: 1 }) });
   }
 }
+const recomputePairs = [];
+if (args.includes("--recompute-cost")) {
+  for (const type of types) {
+    const model = await baseOfType(type);
+    for (let pair = 0; pair < 2; pair++) {
+      const off = runChild({ model, adapter, threads }).tokensPerSecond;
+      const on = runChild({ model, adapter, threads, recompute: true }).tokensPerSecond;
+      recomputePairs.push({ type, off, on });
+    }
+  }
+}
 const peers = [];
 peers.push({ label: "llama.cpp full fine-tune, f32", flops: flopsPerToken(shape, { contextLength, fullFineTune: true }), ...runChild({ model: f32, fullFineTune: true, threads }) });
 let torchNote = "";
@@ -158,3 +176,9 @@ for (const row of [...rows, ...peers]) {
   );
 }
 for (const line of skipped) console.log(`skipped ${line}`);
+if (recomputePairs.length) {
+  console.log(`\nrecompute cost (interleaved pairs): ${"type".padEnd(8)} ${"off tok/s".padStart(9)} ${"on tok/s".padStart(9)} ${"time on/off".padStart(11)}`);
+  for (const { type, off, on } of recomputePairs) {
+    console.log(`${"".padEnd(35)} ${type.padEnd(8)} ${off.toFixed(0).padStart(9)} ${on.toFixed(0).padStart(9)} ${(off / on).toFixed(2).padStart(11)}`);
+  }
+}

@@ -42,6 +42,21 @@
 // buffer no longer cleared, so never resident, in training) the same five rows measured 116.6 /
 // 419.7 / 782.1 / 722.8 / 982.1 MiB; VOCABULARY_ROWS_ALIVE went from 4 to 3 and PROCESS_BASE_BYTES
 // from 58 to 41 MiB: -1.3%, -1.7%, -0.6%, -0.2%, -3.9%.
+//
+// After patches/0007 (chunked loss and attention, recomputation) the estimate was refitted to the six
+// runs of test/train-memory.test.ts (+3.1, +1.6, +7.7, +5.2, -0.3, -2.6%) and to wider shapes
+// (bench/train-memory, bench/train-memory-8b; 2 threads, rank 16, every window full):
+//
+//   configuration                                   ctx 256   ctx 1024   ctx 2048   ctx 4096
+//   SmolLM2-135M q8_0, recompute off                 +1.6%     -5.6%      -7.6%      -8.6%
+//   SmolLM2-135M q8_0, recompute on                  +4.0%     +6.8%      +6.3%      +3.0%
+//   Qwen3-8B widths, 2 layers, q4_k_m, off           -2.0%     -1.0%      +1.3%
+//   same, recompute on                               +0.6%     +3.1%      +0.6%
+//   Qwen2.5-0.5B q4_k_m, recompute on                                               +3.9%
+//
+// The Qwen3-8B slice (feed-forward 12288 wide) was 7.7% and 12.3% under before the feed-forward
+// gradients of the layer being differentiated were counted (FFN_GRADIENTS_ALIVE and
+// RECOMPUTE_FFN_TENSORS_ALIVE below); the narrower models had hidden that term in the fitted scales.
 
 import { readFileSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
@@ -161,12 +176,19 @@ const LOSS_CHUNKS_ALIVE = 2;
 /** With recomputation: the [n_embd, n_ctx] values kept per layer (its output, the residual after attention, the attention output). */
 const RECOMPUTE_KEPT_PER_LAYER = 3;
 /**
- * With recomputation, the backward pass's peak beyond the kept values, fitted to the two recomputed
- * runs of test/train-memory.test.ts (see above): 1.7 [n_keys, chunk rows, n_head] f32 score tensors
- * (the recomputed softmax of the chunk in hand and its gradient, partly in place) and 0.2 of one
- * layer's activations as the walk counts them (the layer is recomputed piece by piece as its
- * backward pass needs it, and most of what the walk counts is freed before the attention chunks).
+ * The backward pass's peak beyond what the forward pass kept: the layer being differentiated, at
+ * whichever of its two halves holds more. In the feed-forward half, [n_ff, n_ctx] f32 tensors: without
+ * recomputation the gradients of swiglu's output, of gate and of up (the forward values are among the
+ * kept activations); with it, also gate, up and swiglu's output evaluated again (one of the six is
+ * freed or overwritten in place by the time the last is made). In the attention half, with
+ * recomputation: [n_keys, chunk rows, n_head] f32 score tensors (the recomputed softmax of the chunk
+ * in hand and its gradient, partly in place) and a share of the layer's activations as the walk
+ * counts them (the recomputed q, k, v and their gradients). Fitted to the recomputed runs of
+ * test/train-memory.test.ts, SmolLM2's shape (bench/train-memory) and a 2-layer slice of Qwen3-8B's
+ * widths (bench/train-memory-8b), where the feed-forward half is 3 times the hidden size wide.
  */
+const FFN_GRADIENTS_ALIVE = 3;
+const RECOMPUTE_FFN_TENSORS_ALIVE = 5;
 const RECOMPUTE_ATTENTION_CHUNKS_ALIVE = 1.7;
 const RECOMPUTE_LAYER_SHARE = 0.2;
 
@@ -265,14 +287,18 @@ function estimateParts(header: GgufHeader, shape: ModelShape, params: TrainingMe
     scoresPerHead += rows * (first + rows);
   }
   const chunkScores = maxHeads * chunkRows * contextLength;
+  const ffnFloats = contextLength * Math.max(...shape.feedForwardLength);
   const activationFloats = layout.recomputeLayers
-    ? // the layers' kept values, and what the backward pass recomputes of one layer at a time
+    ? // the layers' kept values, and the half of one layer being evaluated again and differentiated
       contextLength * RECOMPUTE_KEPT_PER_LAYER * shape.embeddingLength * shape.blockCount +
-      RECOMPUTE_LAYER_SHARE * contextLength * kept.maxLayerFloatsPerToken +
-      RECOMPUTE_ATTENTION_CHUNKS_ALIVE * chunkScores
+      Math.max(
+        RECOMPUTE_FFN_TENSORS_ALIVE * ffnFloats,
+        RECOMPUTE_ATTENTION_CHUNKS_ALIVE * chunkScores + RECOMPUTE_LAYER_SHARE * contextLength * kept.maxLayerFloatsPerToken,
+      )
     : // every block's kept activations and causal softmax, and one more chunk's scores for the backward pass,
-      // as gallocr packs them (ACTIVATION_SCALE)
-      ACTIVATION_SCALE * (contextLength * kept.floatsPerToken + scoresPerHead * kept.attentionHeads + chunkScores);
+      // as gallocr packs them (ACTIVATION_SCALE), and the feed-forward gradients of the layer in hand
+      ACTIVATION_SCALE * (contextLength * kept.floatsPerToken + scoresPerHead * kept.attentionHeads + chunkScores) +
+      FFN_GRADIENTS_ALIVE * ffnFloats;
   // the [n_ctx, n_ctx] mask, an input alive throughout
   const maskFloats = contextLength * contextLength;
   const outputRows = Math.max(1, Math.min(params.maxLabelledTokensPerWindow ?? contextLength, contextLength));
