@@ -146,12 +146,16 @@ describe("renderConversation: Mistral", () => {
     expect(trainedTexts(rendered)).toEqual(["Paris.</s>", "Rome.</s>"]);
   });
 
-  it("Mistral Nemo with a system prompt is not prefix-stable (the prompt moves to the last user turn) and is refused", () => {
-    const error = renderError(conversation, { template: builtInChatTemplates.mistral, bosToken: "<s>", eosToken: "</s>" });
-    expect(error.code).toBe("E_CHAT_TEMPLATE");
-    expect(error.message).toMatch(
-      /^the chat template is not prefix-stable on chat\.jsonl:7: rendering the first 2 messages with add_generation_prompt gives text the whole conversation's render does not start with \(they differ at character 9: /,
-    );
+  it("Mistral Nemo with a system prompt trains the responses; the system prompt is never trained", () => {
+    // Nemo writes the system prompt into the last message only when that is a user message (a prompt
+    // for inference), so a whole conversation renders without it, as transformers renders it; the
+    // generation prompts for the responses have it, which is why no prefix holds
+    const rendered = renderConversation(conversation, { template: builtInChatTemplates.mistral, bosToken: "<s>", eosToken: "</s>" });
+    expect(rendered.text).toBe("<s>[INST]Capital of France?[/INST]Paris.</s>[INST]And of Italy?[/INST]Rome.</s>");
+    expectWellFormed(rendered);
+    expect(trainedTexts(rendered)).toEqual(["Paris.</s>", "Rome.</s>"]);
+    expect(rendered.spanMethod).toBe("search");
+    expect(renderConversation(withoutSystem, { template: builtInChatTemplates.mistral, bosToken: "<s>", eosToken: "</s>" }).spanMethod).toBe("prefix");
   });
 });
 
@@ -171,27 +175,44 @@ describe("renderConversation: options and failures", () => {
     expect(trainedTexts(rendered)).toEqual(["Paris.<|im_end|>", "Rome.<|im_end|>"]);
   });
 
-  it("a template whose earlier text depends on later messages is E_CHAT_TEMPLATE, not a wrong mask", () => {
-    // writes the number of messages up front, so no shorter render is a prefix of the full one
-    const counting = "{{ messages | length }}{% for m in messages %}<{{ m.role }}>{{ m.content }}</{{ m.role }}>{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}";
-    const error = renderError(conversation, { ...options, template: counting });
-    expect(error).toEqual({
-      code: "E_CHAT_TEMPLATE",
-      message:
-        "the chat template is not prefix-stable on chat.jsonl:7: rendering the first 2 messages with add_generation_prompt gives text the whole conversation's render does not start with " +
-        '(they differ at character 0: "2<system>You are terse.</syste" vs "5<system>You are terse.</syste"), so the assistant spans cannot be located. ' +
-        "The template changes earlier text depending on later messages (Mistral v0.3/Nemo move the system prompt to the last user message; Qwen3 adds <think></think> to the last assistant message only); " +
-        "use another template, drop the system prompt, or set trainOnPrompt",
-    });
-    // with the whole text trained there are no spans to find, so any template renders
-    expect(renderConversation(conversation, { ...options, template: counting, trainOnPrompt: true }).text.startsWith("5<system>")).toBe(true);
+  // writes the number of messages up front, so no shorter render is a prefix of the full one
+  const counting = "{{ messages | length }}{% for m in messages %}<{{ m.role }}>{{ m.content }}</{{ m.role }}>{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}";
+
+  it("a template whose earlier text depends on later messages is searched: each response and the marker it ends with", () => {
+    const rendered = renderConversation(conversation, { ...options, template: counting });
+    expectWellFormed(rendered);
+    expect(rendered.spanMethod).toBe("search");
+    expect(trainedTexts(rendered)).toEqual(["Paris.</assistant>", "Rome.</assistant>"]);
   });
 
-  it("Qwen3 is prefix-stable for one exchange (the <think></think> it adds is trained) but not for two", () => {
+  it("a response the template does not write is E_CHAT_TEMPLATE, not a wrong mask", () => {
+    const shouting = "{% for m in messages %}<{{ m.role }}>{{ m.content | upper }}</{{ m.role }}>{% endfor %}";
+    expect(renderError(conversation, { ...options, template: shouting })).toEqual({
+      code: "E_CHAT_TEMPLATE",
+      message:
+        "the chat template does not write the text of messages[2] (assistant) on chat.jsonl:7 after the messages before it, " +
+        "so its span cannot be located; use another template or set trainOnPrompt",
+    });
+    // with the whole text trained there are no spans to find, so any template renders
+    expect(renderConversation(conversation, { ...options, template: shouting, trainOnPrompt: true }).text.startsWith("<system>YOU ARE")).toBe(true);
+  });
+
+  it("a response that repeats the user's words is found after them", () => {
+    const echo: ChatConversation = { source: conversation.source, turns: [{ role: "user", content: "Say ok." }, { role: "assistant", content: "ok" }] };
+    const rendered = renderConversation(echo, { ...options, template: counting });
+    expect(rendered.spanMethod).toBe("search");
+    expect(trainedTexts(rendered)).toEqual(["ok</assistant>"]);
+  });
+
+  it("Qwen3 trains two exchanges: the empty think block only on the last turn, after its generation prompt", () => {
     const template = llamaCppTemplate("Qwen-Qwen3-0.6B.jinja");
     const single = renderConversation({ turns: conversation.turns.slice(0, 2) }, { template, bosToken: "", eosToken: "<|im_end|>" });
     expect(trainedTexts(single)).toEqual(["<think>\n\n</think>\n\nParis.<|im_end|>"]);
-    expect(renderError(conversation, { template, bosToken: "", eosToken: "<|im_end|>" }).code).toBe("E_CHAT_TEMPLATE");
+    expect(single.spanMethod).toBe("prefix");
+    const rendered = renderConversation(conversation, { template, bosToken: "", eosToken: "<|im_end|>" });
+    expectWellFormed(rendered);
+    expect(rendered.spanMethod).toBe("search");
+    expect(trainedTexts(rendered)).toEqual(["Paris.<|im_end|>", "<think>\n\n</think>\n\nRome.<|im_end|>"]);
   });
 
   it("a template that fails or does not parse is E_CHAT_TEMPLATE, naming the record", () => {

@@ -38,6 +38,8 @@ export interface RenderedConversation {
   text: string;
   /** `text` cut into runs that are trained or not: they concatenate to `text`, none is empty, neighbours differ in `trained`. */
   segments: RenderedSegment[];
+  /** For chat conversations rendered with spans: how they were found (renderConversation explains both). */
+  spanMethod?: SpanMethod;
 }
 
 /** A conversation as loadDataset returns it, or built by hand (then `source` may be left out). */
@@ -48,21 +50,34 @@ export type RenderableConversation =
 const WHERE = "renderConversation";
 const OPTION_NAMES = ["template", "bosToken", "eosToken", "addGenerationPrompt", "trainOnPrompt", "appendEos", "templateVariables"] as const;
 
+/** How the spans of a conversation's responses were found (see renderConversation). */
+export type SpanMethod = "prefix" | "search";
+
 /**
  * Renders one conversation for training and marks what the loss covers.
  *
- * Chat conversations go through the chat template. The span of each assistant message is found the
- * way LLaMA-Factory and TRL find it: the render of the messages before it with
- * add_generation_prompt=true ends where the response starts, and the render of the messages up to
- * and including it ends where its turn ends, so the span holds the response and the end-of-turn
- * marker the template writes after it (<|im_end|>, <|eot_id|>, </s>): trained, so the model learns to
- * stop. Whitespace after the marker (ChatML's "\n") stays untrained: generation ends at the marker,
- * so the model never produces it, and the template writes it as part of the next turn's framing.
+ * Chat conversations go through the chat template, once for the whole conversation. Each assistant
+ * message's trained span holds its response and the end-of-turn marker the template writes after it
+ * (<|im_end|>, <|eot_id|>, </s>), so the model learns to stop. Whitespace after the marker (ChatML's
+ * "\n") stays untrained: generation ends at the marker, and the template writes it as part of the
+ * next turn's framing.
  *
- * Both renders must be prefixes of the full render; templates that change earlier text depending on
- * later messages (Mistral v0.3/Nemo move the system prompt to the last user message, Qwen3 adds
- * <think></think> to the last assistant message only) break that, and then this throws
- * E_CHAT_TEMPLATE rather than guess the spans. trainOnPrompt needs no spans and renders any template.
+ * The span is found the way LLaMA-Factory and TRL find it where the template allows ("prefix"): the
+ * render of the messages before the response with add_generation_prompt=true ends where the span
+ * starts, and the render up to and including it ends where its turn ends. Whatever the template
+ * writes between the generation prompt and the response (Qwen3's empty <think></think> block on the
+ * final turn) is then trained: the model must write it after that prompt at inference to look like
+ * the template.
+ *
+ * Templates that rewrite earlier text depending on later messages (Mistral v0.3/Nemo move the system
+ * prompt to the last user message; Qwen3 writes the think block only after the last user message)
+ * break one or both prefixes. Then the span is searched for in the whole render ("search"): each
+ * message's content is found in order (a response never matches text of an earlier message), the
+ * span starts at the generation prompt's end where that prefix still holds and at the response
+ * otherwise (framing the template writes inside an earlier turn is then not trained: no prompt the
+ * model is given at inference ends there), and the marker after it is what the template writes after
+ * the same response when it is the last message. A response whose text is not in the render at all
+ * is E_CHAT_TEMPLATE. trainOnPrompt needs no spans and renders any template.
  *
  * Plain text is trained on whole, with eosToken appended so the model learns where texts end; the
  * BOS token is left to the tokenizer's add_bos setting, since no template decides it.
@@ -91,9 +106,12 @@ export function renderConversation(conversation: RenderableConversation, options
     ...(conversation.system === undefined ? [] : [{ role: "system" as const, content: conversation.system }]),
     ...conversation.turns.map((turn) => ({ role: turn.role, content: turn.content })),
   ];
+  // templates written for tool use only (Hermes and Command R+ tool_use, Functionary) iterate over
+  // `tools` unguarded: with none given they render as with an empty list
+  let extraVariables: Record<string, unknown> = templateVariables;
   const render = (count: number, withGenerationPrompt: boolean): string => {
     const variables: TemplateVariables = {
-      ...templateVariables,
+      ...extraVariables,
       messages: messages.slice(0, count),
       bos_token: bosToken,
       eos_token: eosToken,
@@ -102,51 +120,122 @@ export function renderConversation(conversation: RenderableConversation, options
     return template.render(variables, context);
   };
 
-  const text = render(messages.length, addGenerationPrompt);
+  let text: string;
+  try {
+    text = render(messages.length, addGenerationPrompt);
+  } catch (error) {
+    if (!("tools" in templateVariables) && template.source.includes("tools")) {
+      extraVariables = { ...templateVariables, tools: [] };
+      try {
+        text = render(messages.length, addGenerationPrompt);
+      } catch {
+        throw error;
+      }
+    } else throw error;
+  }
   if (trainOnPrompt) return { text, segments: text === "" ? [] : [{ text, trained: true }] };
 
   const segments: RenderedSegment[] = [];
+  let spanMethod: SpanMethod = "prefix";
+  // where the last span ended, and how far the search has read through the messages' contents
   let cursor = 0;
+  let searched = 0;
   messages.forEach((message, index) => {
-    if (message.role !== "assistant") return;
-    const promptEnd = requirePrefix(text, render(index, true), index, "with add_generation_prompt", context);
-    const turnEnd = requirePrefix(text, render(index + 1, false), index + 1, "", context);
-    if (promptEnd < cursor) {
+    if (message.role !== "assistant") {
+      // a system prompt may be moved (Mistral Nemo), so only user text advances the search
+      if (message.role === "user") searched = findContent(text, message.content, searched)?.end ?? searched;
+      return;
+    }
+    const prompt = render(index, true);
+    const promptHolds = prompt.length >= cursor && text.startsWith(prompt);
+    const response = findContent(text, message.content, Math.max(searched, promptHolds ? prompt.length : cursor));
+    if (response === undefined) {
       throw new LoraGgufError(
         "E_CHAT_TEMPLATE",
-        `the chat template's prompt for messages[${index}] (assistant) ends inside the previous response${context}, so its span cannot be located`,
+        `the chat template does not write the text of messages[${index}] (assistant)${context} after the messages before it, ` +
+          `so its span cannot be located; use another template or set trainOnPrompt`,
       );
     }
-    if (turnEnd <= promptEnd) {
-      throw new LoraGgufError(
-        "E_CHAT_TEMPLATE",
-        `the chat template renders no text for messages[${index}] (assistant) after the generation prompt${context}, so its span cannot be located`,
-      );
+    const turn = render(index + 1, false);
+    const turnHolds = turn.length >= response.end && text.startsWith(turn);
+    if (!promptHolds || !turnHolds) spanMethod = "search";
+    const marker = endOfTurnMarker(turn, message.content, eosToken);
+    let spanEnd = response.end + markerLengthAt(text, response.end, marker, eosToken);
+    if (spanEnd === response.end && index === messages.length - 1 && !addGenerationPrompt && text.slice(spanEnd).trim() === "") {
+      // the template closes no turn after the last response (Apertus, Apriel, GLM, RWKV): the EOS
+      // token is appended and trained, as LLaMA-Factory does for such templates, so the model learns to stop
+      text = text.slice(0, spanEnd) + eosToken + text.slice(spanEnd);
+      spanEnd += eosToken.length;
     }
-    let responseEnd = turnEnd;
-    while (responseEnd > promptEnd && isWhitespace(text.charCodeAt(responseEnd - 1))) responseEnd--;
-    appendSegment(segments, text.slice(cursor, promptEnd), false);
-    appendSegment(segments, text.slice(promptEnd, responseEnd), true);
-    cursor = responseEnd;
+    const spanStart = promptHolds ? prompt.length : response.start;
+    appendSegment(segments, text.slice(cursor, spanStart), false);
+    appendSegment(segments, text.slice(spanStart, spanEnd), true);
+    cursor = spanEnd;
+    searched = spanEnd;
   });
   appendSegment(segments, text.slice(cursor), false);
-  return { text, segments };
+  return { text, segments, spanMethod };
 }
 
-/** The length of `prefix`, after checking that `text` starts with it. */
-function requirePrefix(text: string, prefix: string, messageCount: number, how: string, context: string): number {
-  if (text.startsWith(prefix)) return prefix.length;
+/** Where `content` (or, for templates that trim it, its trimmed text) first occurs in `text` at or after `from`. */
+function findContent(text: string, content: string, from: number): { start: number; end: number } | undefined {
+  for (const candidate of [content, content.trim()]) {
+    if (candidate === "") continue;
+    const start = text.indexOf(candidate, from);
+    if (start >= 0) return { start, end: start + candidate.length };
+  }
+  return undefined;
+}
+
+/**
+ * What the template writes after `content` when it is the last message (`turn`, the render that
+ * ends with it), without trailing whitespace and up to the first EOS in it: <|im_end|>, <|eot_id|>,
+ * "<|END_RESPONSE|><|END_OF_TURN_TOKEN|>" (Command R7B then opens a turn that no generation reaches).
+ */
+function endOfTurnMarker(turn: string, content: string, eosToken: string): string {
+  const inTurn = findLast(turn, content);
+  if (inTurn === undefined) return "";
+  let marker = trimEndWhitespace(turn.slice(inTurn));
+  const eos = marker.indexOf(eosToken);
+  if (eos >= 0) marker = marker.slice(0, eos + eosToken.length);
+  return marker;
+}
+
+/**
+ * The length of the end-of-turn text at `at`: the marker where `text` has it there; else the part
+ * of it up to a line break that `text` has (Phi-3.5 ends the last turn with "<|end|>\n</s>", earlier
+ * ones with "<|end|>\n"); else an EOS token after at most some whitespace (Apertus and Apriel close
+ * a turn only when another message follows); else 0 (gpt-oss ends earlier turns with <|end|> and the
+ * last one with <|return|>: only the last one's is trained).
+ */
+function markerLengthAt(text: string, at: number, marker: string, eosToken: string): number {
+  if (marker !== "" && text.startsWith(marker, at)) return marker.length;
   let same = 0;
-  while (same < prefix.length && prefix.charCodeAt(same) === text.charCodeAt(same)) same++;
-  const excerpt = (s: string): string => JSON.stringify(s.slice(Math.max(0, same - 20), same + 30));
-  throw new LoraGgufError(
-    "E_CHAT_TEMPLATE",
-    `the chat template is not prefix-stable${context}: rendering the first ${messageCount} messages${how === "" ? "" : ` ${how}`} ` +
-      `gives text the whole conversation's render does not start with (they differ at character ${same}: ${excerpt(prefix)} vs ${excerpt(text)}), ` +
-      `so the assistant spans cannot be located. The template changes earlier text depending on later messages ` +
-      `(Mistral v0.3/Nemo move the system prompt to the last user message; Qwen3 adds <think></think> to the last assistant message only); ` +
-      `use another template, drop the system prompt, or set trainOnPrompt`,
-  );
+  while (same < marker.length && marker.charCodeAt(same) === text.charCodeAt(at + same)) same++;
+  const lineBreak = marker.lastIndexOf("\n", same - 1);
+  if (lineBreak > 0) {
+    const part = trimEndWhitespace(marker.slice(0, lineBreak));
+    if (part !== "") return part.length;
+  }
+  let next = at;
+  while (next < text.length && isWhitespace(text.charCodeAt(next))) next++;
+  return eosToken !== "" && text.startsWith(eosToken, next) ? next + eosToken.length - at : 0;
+}
+
+function trimEndWhitespace(text: string): string {
+  let length = text.length;
+  while (length > 0 && isWhitespace(text.charCodeAt(length - 1))) length--;
+  return text.slice(0, length);
+}
+
+/** The end of the last occurrence of `content` (or its trimmed text) in `text`. */
+function findLast(text: string, content: string): number | undefined {
+  for (const candidate of [content, content.trim()]) {
+    if (candidate === "") continue;
+    const start = text.lastIndexOf(candidate);
+    if (start >= 0) return start + candidate.length;
+  }
+  return undefined;
 }
 
 function appendSegment(segments: RenderedSegment[], text: string, trained: boolean): void {
