@@ -253,6 +253,73 @@ describe("renderConversation: options and failures", () => {
   });
 });
 
+describe("renderConversation: reasoning and thinking", () => {
+  const reasoned: ChatConversation = {
+    source: { file: "chat.jsonl", line: 3 },
+    turns: [
+      { role: "user", content: "Capital of France?" },
+      { role: "assistant", content: "Paris.", reasoning: "France's capital is Paris." },
+      { role: "user", content: "And of Italy?" },
+      { role: "assistant", content: "Rome.", reasoning: "Italy's capital is Rome." },
+    ],
+  };
+  const qwen3 = { template: llamaCppTemplate("Qwen-Qwen3-0.6B.jinja"), bosToken: "", eosToken: "<|im_end|>" };
+
+  it("Qwen3 writes the last turn's reasoning itself: reasoning and answer trained after the generation prompt", () => {
+    const rendered = renderConversation(reasoned, qwen3);
+    expectWellFormed(rendered);
+    // the template drops reasoning from turns before the last user message
+    expect(rendered.text).not.toContain("France's capital");
+    expect(trainedTexts(rendered)).toEqual(["Paris.<|im_end|>", "<think>\nItaly's capital is Rome.\n</think>\n\nRome.<|im_end|>"]);
+    expect(rendered.text.endsWith("<|im_start|>assistant\n<think>\nItaly's capital is Rome.\n</think>\n\nRome.<|im_end|>\n")).toBe(true);
+  });
+
+  it("DeepSeek-R1-Distill keeps only the answer, so the last turn is its generation prompt, the reasoning and the answer", () => {
+    const template = llamaCppTemplate("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja");
+    const rendered = renderConversation(reasoned, { template, bosToken: "<｜begin▁of▁sentence｜>", eosToken: "<｜end▁of▁sentence｜>" });
+    expectWellFormed(rendered);
+    expect(rendered.text).toBe(
+      "<｜begin▁of▁sentence｜><｜User｜>Capital of France?<｜Assistant｜>Paris.<｜end▁of▁sentence｜><｜User｜>And of Italy?<｜Assistant｜><think>\n" +
+        "Italy's capital is Rome.\n</think>\n\nRome.<｜end▁of▁sentence｜>",
+    );
+    expect(trainedTexts(rendered)).toEqual(["Paris.<｜end▁of▁sentence｜>", "Italy's capital is Rome.\n</think>\n\nRome.<｜end▁of▁sentence｜>"]);
+  });
+
+  it("reasoning that quotes the answer still ends the span at the answer's end-of-turn", () => {
+    const quoting: ChatConversation = { turns: [{ role: "user", content: "Capital of France?" }, { role: "assistant", content: "Paris.", reasoning: "It is Paris. Answer: Paris." }] } as ChatConversation;
+    expect(trainedTexts(renderConversation(quoting, qwen3))).toEqual(["<think>\nIt is Paris. Answer: Paris.\n</think>\n\nParis.<|im_end|>"]);
+  });
+
+  it("thinking off: Qwen3's generation prompt holds the empty think block, so it is masked; reasoning with it is E_CHAT_TEMPLATE", () => {
+    const plain = { turns: conversation.turns };
+    const rendered = renderConversation(plain, { ...qwen3, templateVariables: { enable_thinking: false } });
+    expectWellFormed(rendered);
+    expect(trainedTexts(rendered)).toEqual(["Paris.<|im_end|>", "Rome.<|im_end|>"]);
+    expect(rendered.text).toContain("<|im_start|>assistant\n<think>\n\n</think>\n\nRome.<|im_end|>");
+    const error = renderError(reasoned, { template: llamaCppTemplate("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja"), bosToken: "", eosToken: "<｜end▁of▁sentence｜>", templateVariables: { enable_thinking: false } });
+    expect(error.code).toBe("E_CHAT_TEMPLATE");
+    expect(error.message).toContain("messages[3] (assistant) on chat.jsonl:3 has reasoning, but the chat template's generation prompt closes the reasoning block");
+  });
+
+  it("messages data carries reasoning_content or thinking on assistant messages", async () => {
+    const file = path.join(temp.dir, "reasoning.jsonl");
+    const rows = [
+      { messages: [{ role: "user", content: "Q?" }, { role: "assistant", content: "A.", reasoning_content: "R1" }] },
+      { messages: [{ role: "user", content: "Q?" }, { role: "assistant", content: "A.", thinking: "R2" }] },
+      { messages: [{ role: "user", content: "Q?", thinking: "no" }, { role: "assistant", content: "A." }] },
+      { messages: [{ role: "user", content: "Q?" }, { role: "assistant", content: "A.", thinking: "x", reasoning_content: "y" }] },
+    ];
+    writeFileSync(file, rows.map((row) => JSON.stringify(row)).join("\n") + "\n");
+    const loaded = await loadDataset(file, { onBadRow: "skip" });
+    const turns = loaded.conversations.map((c) => (c as ChatConversation).turns[1]);
+    expect(turns).toEqual([{ role: "assistant", content: "A.", reasoning: "R1" }, { role: "assistant", content: "A.", reasoning: "R2" }]);
+    expect(loaded.problems.map((problem) => problem.message)).toEqual([
+      '"messages"[0]: only assistant messages carry reasoning',
+      '"messages"[1] has both reasoning_content and thinking; give one',
+    ]);
+  });
+});
+
 describe("datasets through a chat template", () => {
   it("an alpaca record renders with its instruction and input in the user turn", async () => {
     const file = path.join(temp.dir, "alpaca.jsonl");

@@ -6,6 +6,9 @@ import { LoraGgufError } from "../errors.js";
 export interface TemplateMessage {
   role: "system" | "user" | "assistant";
   content: string;
+  /** An assistant message's reasoning, under both names templates read it by (Qwen3/DeepSeek, gpt-oss). */
+  reasoning_content?: string;
+  thinking?: string;
 }
 
 /** The variables Hugging Face passes to chat templates, plus any extra ones the template reads (date_string, enable_thinking, ...). */

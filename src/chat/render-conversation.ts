@@ -104,11 +104,20 @@ export function renderConversation(conversation: RenderableConversation, options
   const context = conversation.source === undefined ? "" : ` on ${conversation.source.file}:${conversation.source.line}`;
   const messages: TemplateMessage[] = [
     ...(conversation.system === undefined ? [] : [{ role: "system" as const, content: conversation.system }]),
-    ...conversation.turns.map((turn) => ({ role: turn.role, content: turn.content })),
+    ...conversation.turns.map((turn): TemplateMessage =>
+      turn.reasoning === undefined
+        ? { role: turn.role, content: turn.content }
+        : { role: turn.role, content: turn.content, reasoning_content: turn.reasoning, thinking: turn.reasoning },
+    ),
   ];
   // templates written for tool use only (Hermes and Command R+ tool_use, Functionary) iterate over
   // `tools` unguarded: with none given they render as with an empty list
   let extraVariables: Record<string, unknown> = templateVariables;
+  // a conversation that teaches reasoning renders with thinking on unless the caller says otherwise
+  // (DeepSeek-R1's distills, as llama.cpp keeps them, close the think block unless enable_thinking)
+  if (!("enable_thinking" in templateVariables) && messages.at(-1)?.reasoning_content !== undefined) {
+    extraVariables = { ...templateVariables, enable_thinking: true };
+  }
   const render = (count: number, withGenerationPrompt: boolean): string => {
     const variables: TemplateVariables = {
       ...extraVariables,
@@ -125,7 +134,7 @@ export function renderConversation(conversation: RenderableConversation, options
     text = render(messages.length, addGenerationPrompt);
   } catch (error) {
     if (!("tools" in templateVariables) && template.source.includes("tools")) {
-      extraVariables = { ...templateVariables, tools: [] };
+      extraVariables = { ...extraVariables, tools: [] };
       try {
         text = render(messages.length, addGenerationPrompt);
       } catch {
@@ -133,6 +142,7 @@ export function renderConversation(conversation: RenderableConversation, options
       }
     } else throw error;
   }
+  text = withLastReasoning(text, messages, addGenerationPrompt, render, context);
   if (trainOnPrompt) return { text, segments: text === "" ? [] : [{ text, trained: true }] };
 
   const segments: RenderedSegment[] = [];
@@ -148,7 +158,10 @@ export function renderConversation(conversation: RenderableConversation, options
     }
     const prompt = render(index, true);
     const promptHolds = prompt.length >= cursor && text.startsWith(prompt);
-    const response = findContent(text, message.content, Math.max(searched, promptHolds ? prompt.length : cursor));
+    const from = Math.max(searched, promptHolds ? prompt.length : cursor);
+    // the reasoning comes first, and may quote the answer
+    const reasoning = message.reasoning_content === undefined ? undefined : findContent(text, message.reasoning_content, from);
+    const response = findContent(text, message.content, reasoning?.end ?? from);
     if (response === undefined) {
       throw new LoraGgufError(
         "E_CHAT_TEMPLATE",
@@ -167,7 +180,7 @@ export function renderConversation(conversation: RenderableConversation, options
       text = text.slice(0, spanEnd) + eosToken + text.slice(spanEnd);
       spanEnd += eosToken.length;
     }
-    const spanStart = promptHolds ? prompt.length : response.start;
+    const spanStart = promptHolds ? prompt.length : (reasoning?.start ?? response.start);
     appendSegment(segments, text.slice(cursor, spanStart), false);
     appendSegment(segments, text.slice(spanStart, spanEnd), true);
     cursor = spanEnd;
@@ -175,6 +188,39 @@ export function renderConversation(conversation: RenderableConversation, options
   });
   appendSegment(segments, text.slice(cursor), false);
   return { text, segments, spanMethod };
+}
+
+/**
+ * The text with the last response's reasoning in it. Templates that render reasoning (Qwen3, gpt-oss,
+ * Kimi, GLM, ...) write it into the last turn themselves. Where the render lacks it (DeepSeek-R1's
+ * distills keep only what follows </think>; most templates know no reasoning), the text becomes the
+ * generation prompt for the last response followed by what the model must write after it: <think>
+ * (unless the prompt opens the block), the reasoning, </think>, the response and the template's end
+ * of turn, as LLaMA-Factory renders reasoning for such templates. Earlier turns' reasoning is written
+ * only where the template writes it (Qwen3 and most reasoning templates drop it from history).
+ */
+function withLastReasoning(
+  text: string,
+  messages: readonly TemplateMessage[],
+  addGenerationPrompt: boolean,
+  render: (count: number, withGenerationPrompt: boolean) => string,
+  context: string,
+): string {
+  const last = messages[messages.length - 1];
+  const reasoning = last.role === "assistant" ? last.reasoning_content?.trim() : undefined;
+  if (reasoning === undefined || addGenerationPrompt || text.includes(reasoning)) return text;
+  const prompt = render(messages.length - 1, true);
+  if (/<\/think>\s*$/.test(prompt)) {
+    throw new LoraGgufError(
+      "E_CHAT_TEMPLATE",
+      `messages[${messages.length - 1}] (assistant)${context} has reasoning, but the chat template's generation prompt closes the reasoning block ` +
+        `(thinking is off): set thinking on or auto, or drop the reasoning`,
+    );
+  }
+  const answerEnd = findLast(text, last.content);
+  const after = answerEnd === undefined ? "" : text.slice(answerEnd);
+  const open = /<think>\s*$/.test(prompt) ? "" : "<think>\n";
+  return `${prompt}${open}${reasoning}\n</think>\n\n${last.content}${after}`;
 }
 
 /** Where `content` (or, for templates that trim it, its trimmed text) first occurs in `text` at or after `from`. */

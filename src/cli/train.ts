@@ -9,7 +9,7 @@ import { dryRunTraining, formatMemoryEstimate } from "../train/dry-run.js";
 import { LEARNING_RATE_SCHEDULERS, type LearningRateScheduler } from "../train/learning-rate-schedule.js";
 import { formatTrainingPreview, previewTraining } from "../train/preview.js";
 import { train, type TrainResult } from "../train/train.js";
-import { RECOMPUTE_MODES, type RecomputeMode, type TrainOptions, type TrainProgress } from "../train/train-options.js";
+import { RECOMPUTE_MODES, THINKING_MODES, type RecomputeMode, type ThinkingMode, type TrainOptions, type TrainProgress } from "../train/train-options.js";
 import { printJson, runAction } from "./output.js";
 import { integerValue, layerListValue, numberValue } from "./option-values.js";
 import { abortOnInterrupt, createProgressBar } from "./progress.js";
@@ -37,6 +37,7 @@ interface TrainFlags {
   seed?: number;
   threads?: number;
   recompute?: RecomputeMode;
+  thinking?: ThinkingMode;
   trainOnPrompt?: boolean;
   /** A template file, or false for --no-chat-template. */
   chatTemplate?: string | false;
@@ -79,6 +80,11 @@ export function registerTrainCommand(program: Command): void {
     .addOption(
       new Option("--recompute <mode>", "recompute each layer's activations in the backward pass to save memory; auto: when the run would not fit otherwise (default auto)").choices(
         RECOMPUTE_MODES,
+      ),
+    )
+    .addOption(
+      new Option("--thinking <mode>", "the chat template's enable_thinking (Qwen3 and others): on, off, or auto for the template's default (default auto)").choices(
+        THINKING_MODES,
       ),
     )
     .option("--train-on-prompt", "learn the prompt tokens too, not only the responses")
@@ -133,6 +139,7 @@ async function trainOptionsFromFlags(flags: TrainFlags): Promise<TrainOptions> {
     seed: flags.seed,
     threads: flags.threads,
     recompute: flags.recompute,
+    thinking: flags.thinking,
     trainOnPrompt: flags.trainOnPrompt === true,
     chatTemplate: typeof flags.chatTemplate === "string" ? await readChatTemplateFile(flags.chatTemplate) : undefined,
     noChatTemplate: flags.chatTemplate === false,

@@ -14,6 +14,8 @@ export type ChatRole = "user" | "assistant";
 export interface ChatTurn {
   role: ChatRole;
   content: string;
+  /** An assistant turn's reasoning before its answer (messages data's `reasoning_content` or `thinking`). */
+  reasoning?: string;
 }
 
 /** A chat for supervised fine-tuning: turns alternate user/assistant, start with user and end with assistant. */

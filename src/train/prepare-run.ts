@@ -8,7 +8,7 @@ import { GGML_TYPES, ggmlTypeInfo, readGgufHeader, type GgufHeader } from "../gg
 import { loadNative } from "../native.js";
 import { baseModelFingerprint } from "./base-fingerprint.js";
 import { findLoraTargetTensors } from "./lora-targets.js";
-import type { ResolvedTrainConfig } from "./train-options.js";
+import { thinkingTemplateVariables, type ResolvedTrainConfig } from "./train-options.js";
 import { autoContextLength, planTraining, type TrainingPlan } from "./training-plan.js";
 import { tokenizeConversations, type TrainingSample } from "./training-samples.js";
 
@@ -60,7 +60,11 @@ export async function prepareTrainingRun(config: ResolvedTrainConfig): Promise<P
   const native = await loadNative();
   const tokenizer = await native.openTokenizer(config.model);
   try {
-    const samples = await tokenizeConversations(dataset.conversations, tokenizer, { template, trainOnPrompt: config.trainOnPrompt });
+    const samples = await tokenizeConversations(dataset.conversations, tokenizer, {
+      template,
+      trainOnPrompt: config.trainOnPrompt,
+      templateVariables: thinkingTemplateVariables(config.thinking),
+    });
     const modelContext = Number(header.metadataByKey.get(`${architecture}.context_length`)?.value ?? 4096);
     const contextLength = config.contextLength ?? autoContextLength(samples, modelContext);
     const padToken = tokenizer.eos >= 0 ? tokenizer.eos : 0;

@@ -82,6 +82,11 @@ export interface TrainOptions {
    * would not fit otherwise; it costs speed (see the README's memory table).
    */
   recompute?: RecomputeMode;
+  /**
+   * The chat template's enable_thinking (Qwen3, SmolLM3, DeepSeek V3.1, ...): "on" true, "off" false,
+   * "auto" (default) leaves the template's own default. Templates without it ignore it.
+   */
+  thinking?: ThinkingMode;
   /** Overwrite existing outputs. */
   force?: boolean;
   signal?: AbortSignal;
@@ -118,17 +123,25 @@ export interface ResolvedTrainConfig {
   seed: number;
   threads: number;
   recompute: RecomputeMode;
+  thinking: ThinkingMode;
   force: boolean;
 }
 
 export const RECOMPUTE_MODES = ["auto", "on", "off"] as const;
 export type RecomputeMode = (typeof RECOMPUTE_MODES)[number];
+export const THINKING_MODES = ["auto", "on", "off"] as const;
+export type ThinkingMode = (typeof THINKING_MODES)[number];
+
+/** The template variables a thinking mode sets. */
+export function thinkingTemplateVariables(thinking: ThinkingMode): Record<string, unknown> {
+  return thinking === "auto" ? {} : { enable_thinking: thinking === "on" };
+}
 
 const knownOptions = [
   "model", "data", "output", "format", "rank", "alpha", "targets", "layers", "learningRate", "scheduler", "warmupSteps",
   "adamBeta1", "adamBeta2", "adamEpsilon", "weightDecay", "epochs", "maxSteps", "batchSize", "gradientAccumulation",
   "contextLength", "trainOnPrompt", "chatTemplate", "noChatTemplate", "validationSplit", "evalInterval", "onBadRow", "seed",
-  "threads", "recompute", "force", "signal", "onProgress",
+  "threads", "recompute", "thinking", "force", "signal", "onProgress",
 ] as const;
 
 function optionalNumber(where: string, name: string, value: unknown, min: number, max: number): number | undefined {
@@ -158,6 +171,10 @@ export function resolveTrainOptions(options: unknown): { config: ResolvedTrainCo
   const recompute = (raw.recompute ?? "auto") as RecomputeMode;
   if (!RECOMPUTE_MODES.includes(recompute)) {
     throw new LoraGgufError("E_INVALID_OPTION", `${where}: recompute must be ${RECOMPUTE_MODES.join(", ")}, got ${String(raw.recompute)}`);
+  }
+  const thinking = (raw.thinking ?? "auto") as ThinkingMode;
+  if (!THINKING_MODES.includes(thinking)) {
+    throw new LoraGgufError("E_INVALID_OPTION", `${where}: thinking must be ${THINKING_MODES.join(", ")}, got ${String(raw.thinking)}`);
   }
   const rank = optionalInteger(where, "rank", raw.rank, 1, 4096) ?? 16;
   const layers = raw.layers === undefined ? undefined : [...(raw.layers as number[])];
@@ -198,6 +215,7 @@ export function resolveTrainOptions(options: unknown): { config: ResolvedTrainCo
     seed: optionalInteger(where, "seed", raw.seed, 0, 2 ** 31 - 1) ?? 42,
     threads: optionalInteger(where, "threads", raw.threads, 1, 1024) ?? availableParallelism(),
     recompute,
+    thinking,
     force: optionalBoolean(where, "force", raw.force) ?? false,
   };
   return {

@@ -13,6 +13,8 @@ export interface SampleOptions {
   /** Chat template for chat records; undefined renders chat records without one (an error for chat data). */
   template?: string | ChatTemplate;
   trainOnPrompt: boolean;
+  /** Extra chat template variables (enable_thinking). */
+  templateVariables?: Record<string, unknown>;
 }
 
 const TOKENIZE_BATCH = 512;
@@ -36,6 +38,7 @@ export async function tokenizeConversations(conversations: readonly Conversation
         bosToken: tokenizer.bos >= 0 ? bosText : "",
         eosToken: eosText,
         trainOnPrompt: options.trainOnPrompt,
+        templateVariables: options.templateVariables,
       }),
     );
     // per conversation: the full text, then the text up to each inner segment boundary

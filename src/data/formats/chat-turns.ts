@@ -17,6 +17,8 @@ import {
 export interface MappedMessage {
   role: "system" | "user" | "assistant";
   content: string;
+  /** An assistant message's reasoning, where the format carries one. */
+  reasoning?: string;
   /** How messages name it: 'messages[2]'. */
   label: string;
 }
@@ -46,7 +48,10 @@ export function assembleChatConversation(
       );
     }
     if (message.content.trim() === "") throw new InvalidRecord(`${message.label} has empty content`);
-    turns.push({ role: message.role, content: message.content });
+    if (message.reasoning !== undefined && message.role !== "assistant") {
+      throw new InvalidRecord(`${message.label}: only assistant messages carry reasoning`);
+    }
+    turns.push(message.reasoning === undefined ? { role: message.role, content: message.content } : { role: message.role, content: message.content, reasoning: message.reasoning });
   });
   if (turns.length === 0) throw new InvalidRecord("the conversation has no user or assistant turn");
   if (turns.length === 1) throw new InvalidRecord("the conversation has no assistant turn");
