@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { ChatTemplate } from "../src/chat/index.js";
 import { readGgufHeader, train } from "../src/index.js";
+import { formatTrainingPreview, previewTraining } from "../src/train/preview.js";
 import { llamaSourceDir } from "../src/testing/llama-source-dir.js";
 import { writeTinyModelGguf } from "../src/testing/tiny-model.js";
 import { greedyCompletions, sharedLlama } from "./helpers/llama-eval.js";
@@ -107,6 +108,8 @@ describe("train: multi-turn conversations on Qwen3's template", () => {
     const result = await train({ model, data, output, rank: 32, alpha: 64, learningRate: 1e-2, epochs: 80, threads: 2, seed: 1 });
     console.log(`multi-turn Qwen3: ${result.steps} steps, loss ${result.firstLoss.toFixed(3)} -> ${result.finalLoss.toFixed(3)}, ${result.seconds.toFixed(1)} s`);
     expect(result.finalLoss).toBeLessThan(result.firstLoss * 0.2);
+    // Qwen3 rewrites earlier turns, so every conversation's spans were searched for
+    expect(JSON.parse(readFileSync(result.trainingConfig, "utf8")).chatSpans).toEqual({ prefix: 0, search: conversations.length });
 
     // each turn's prompt as the template gives it at inference: the history, then the generation prompt
     const template = new ChatTemplate(qwen3Template);
@@ -128,4 +131,15 @@ describe("train: multi-turn conversations on Qwen3's template", () => {
     expect(reproduced / prompts.length).toBeGreaterThanOrEqual(0.9);
     expect(stopped).toBe(prompts.length);
   }, 300_000);
+
+  it("the preview shows a multi-turn example's spans and counts how they were found", async () => {
+    const data = path.join(temp.dir, "preview.jsonl");
+    writeJsonl(data, conversations.slice(0, 3));
+    const preview = await previewTraining({ model, data });
+    expect(preview.stats.chatSpans).toEqual({ prefix: 0, search: 3 });
+    const text = formatTrainingPreview(preview, { color: false });
+    expect(text).toContain("[[The lamp is red.<|im_end|>]]");
+    expect(text).toContain("[[<think>\n\n</think>\n\nThe cloud is yellow.<|im_end|>]]");
+    expect(text).toContain("chat spans      0 by prefix renders, 3 by searching the render");
+  });
 });

@@ -7,4 +7,5 @@ export {
   type RenderConversationOptions,
   type RenderedConversation,
   type RenderedSegment,
+  type SpanMethod,
 } from "./render-conversation.js";

@@ -1,11 +1,15 @@
 import type { RecordSource } from "../data/index.js";
 import { loadNative } from "../native.js";
 import { prepareTrainingRun } from "./prepare-run.js";
+import { countSpanMethods } from "./training-samples.js";
 import { resolveTrainOptions, type TrainOptions } from "./train-options.js";
 
 /** What a run would train on, before any weights are loaded. */
 export interface TrainingPreview {
-  /** The first sample of the dataset, token by token, with whether the loss looks at each token. */
+  /**
+   * A sample of the dataset, token by token, with whether the loss looks at each token: the first with
+   * more than one trained span (a multi-turn conversation) if there is one, else the first.
+   */
   example: { source: RecordSource; tokens: { text: string; trained: boolean }[] };
   stats: TrainingLengthStats;
 }
@@ -23,6 +27,8 @@ export interface TrainingLengthStats {
   truncatedAtContext: number;
   /** Trained tokens over all tokens, before truncation. */
   trainedTokenFraction: number;
+  /** Chat samples whose response spans were found by prefix renders, and by searching the render (templates that rewrite earlier turns). */
+  chatSpans: { prefix: number; search: number };
 }
 
 /** Options as for train(); the output may be left out, since a preview writes nothing. */
@@ -36,7 +42,7 @@ export async function previewTraining(options: TrainingPreviewOptions): Promise<
   // resolveTrainOptions checks every option as train() does; the output path is never opened here
   const { config } = resolveTrainOptions({ ...options, output: options.output ?? "preview.gguf" });
   const run = await prepareTrainingRun(config);
-  const first = run.samples[0];
+  const first = run.samples.find((sample) => trainedRuns(sample.targets) > 1) ?? run.samples[0];
   const native = await loadNative();
   const tokenizer = await native.openTokenizer(config.model);
   let pieces: string[];
@@ -61,8 +67,15 @@ export async function previewTraining(options: TrainingPreviewOptions): Promise<
       contextLength,
       truncatedAtContext: lengths.filter((length) => length > contextLength).length,
       trainedTokenFraction: totalTokens > 0 ? trainedTokens / totalTokens : 0,
+      chatSpans: countSpanMethods(run.samples),
     },
   };
+}
+
+function trainedRuns(targets: Uint8Array): number {
+  let runs = 0;
+  for (let i = 0; i < targets.length; i++) if (targets[i] === 1 && (i === 0 || targets[i - 1] === 0)) runs++;
+  return runs;
 }
 
 function nearestRank(sorted: readonly number[], fraction: number): number {
@@ -104,6 +117,10 @@ export function formatTrainingPreview(preview: TrainingPreview, options: { color
     ["truncated", `${stats.truncatedAtContext} (${percent(stats.samples > 0 ? stats.truncatedAtContext / stats.samples : 0)}) longer than the context`],
     ["trained tokens", `${percent(stats.trainedTokenFraction)} of all tokens`],
   ];
+  const { prefix, search } = stats.chatSpans;
+  if (prefix + search > 0) {
+    rows.push(["chat spans", `${prefix} by prefix renders, ${search} by searching the render (the template rewrites earlier turns)`]);
+  }
   lines.push("", ...rows.map(([label, value]) => `${label.padEnd(16)}${value}`));
   return `${lines.join("\n")}\n`;
 }

@@ -18,6 +18,7 @@ import { writeLossPlot } from "./loss-plot.js";
 import { resolveTrainOptions, type ResolvedTrainConfig, type TrainOptions } from "./train-options.js";
 import type { TrainingWindow } from "./packing.js";
 import type { TrainingPlan } from "./training-plan.js";
+import { countSpanMethods } from "./training-samples.js";
 
 export interface TrainResult {
   adapter: string;
@@ -223,7 +224,7 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
       skippedRows: run.skippedRows,
       peakRssBytes: peakResidentBytes(),
     };
-    await writeFile(files.trainingConfig, `${JSON.stringify({ config: run.config, contextLength: run.plan.contextLength, baseFingerprint: run.baseFingerprint, result: summary }, null, 2)}\n`);
+    await writeFile(files.trainingConfig, `${JSON.stringify({ config: run.config, contextLength: run.plan.contextLength, chatSpans: countSpanMethods(run.samples), baseFingerprint: run.baseFingerprint, result: summary }, null, 2)}\n`);
     return summary;
   } catch (error) {
     await adapterOutput.discard();

@@ -1,4 +1,4 @@
-import { renderConversation, type ChatTemplate } from "../chat/index.js";
+import { renderConversation, type ChatTemplate, type SpanMethod } from "../chat/index.js";
 import { isPlainText, type Conversation, type RecordSource } from "../data/index.js";
 import type { NativeTokenizer } from "../native.js";
 
@@ -7,6 +7,15 @@ export interface TrainingSample {
   tokens: Int32Array;
   targets: Uint8Array;
   source: RecordSource;
+  /** How a chat record's response spans were found; absent for plain text and trainOnPrompt. */
+  spanMethod?: SpanMethod;
+}
+
+/** Chat samples by how their spans were found (renderConversation): recorded in training.json and shown by preview. */
+export function countSpanMethods(samples: readonly TrainingSample[]): Record<SpanMethod, number> {
+  const counts: Record<SpanMethod, number> = { prefix: 0, search: 0 };
+  for (const sample of samples) if (sample.spanMethod !== undefined) counts[sample.spanMethod]++;
+  return counts;
 }
 
 export interface SampleOptions {
@@ -56,7 +65,8 @@ export async function tokenizeConversations(conversations: readonly Conversation
     rendered.forEach((conversation, index) => {
       const full = tokenized[next++];
       const boundaries = conversation.segments.slice(0, -1).map(() => commonPrefixLength(full, tokenized[next++]));
-      samples.push(markTargets(full, conversation.segments, boundaries, tokenizer, batch[index].source));
+      const sample = markTargets(full, conversation.segments, boundaries, tokenizer, batch[index].source);
+      samples.push(conversation.spanMethod === undefined ? sample : { ...sample, spanMethod: conversation.spanMethod });
     });
   }
   return samples;
