@@ -141,4 +141,59 @@ describe("chat template corpus (llama.cpp models/templates)", () => {
     expect(trainedTemplates.length).toBeGreaterThanOrEqual(64);
     expect(trainedTemplates.length + Object.keys(UNRENDERABLE_TEMPLATES).length).toBe(files.length);
   });
+
+  it("renders a tool call and its result on the templates that support tools: the call and the answer trained, the result masked", () => {
+    const tools = [{ type: "function", function: { name: "get_weather", description: "Current weather in a city", parameters: { type: "object", properties: { city: { type: "string", description: "City name" } }, required: ["city"] } } }];
+    const withTools: ChatConversation = {
+      source: { file: "tools.jsonl", line: 1 },
+      system: "You are terse.",
+      tools,
+      turns: [
+        { role: "user", content: "What is the weather in Paris?" },
+        // Mistral's templates want 9-character alphanumeric call ids
+        { role: "assistant", content: "", toolCalls: [{ name: "get_weather", arguments: { city: "Paris" }, id: "abc123def" }] },
+        { role: "tool", content: "18 C and sunny", toolCallId: "abc123def", name: "get_weather" },
+        { role: "assistant", content: "It is 18 C and sunny in Paris." },
+      ],
+    };
+    const rendered: string[] = [];
+    const refused: string[] = [];
+    const problems: string[] = [];
+    for (const file of files) {
+      const template = readFileSync(path.join(templatesDir, file), "utf8");
+      let result: RenderedConversation;
+      try {
+        result = renderConversation(withTools, { template, bosToken: "<s>", eosToken: EOS_BY_TEMPLATE[file] ?? "</s>" });
+      } catch (error) {
+        if (!isLoraGgufError(error) || error.code !== "E_CHAT_TEMPLATE") throw error;
+        refused.push(file);
+        continue;
+      }
+      const trained = result.segments.filter((segment) => segment.trained).map((segment) => segment.text);
+      const issues: string[] = [];
+      if (trained.length !== 2) issues.push(`${trained.length} trained spans`);
+      else {
+        if (!trained[0].includes("get_weather") || !trained[0].includes("Paris")) issues.push(`the call span ${JSON.stringify(trained[0])}`);
+        if (trained[0].includes("[object")) issues.push(`arguments written as ${JSON.stringify(trained[0])}`);
+        if (!trained[1].includes("It is 18 C and sunny in Paris.")) issues.push(`the answer span ${JSON.stringify(trained[1])}`);
+      }
+      if (!result.text.includes("18 C and sunny")) issues.push("no tool result in the render");
+      for (const prompt of ["What is the weather in Paris?", "You are terse.", "Current weather in a city"]) {
+        if (trained.some((span) => span.includes(prompt))) issues.push(`trains prompt text ${JSON.stringify(prompt)}`);
+      }
+      if (trained.some((span) => span.replace("It is 18 C and sunny in Paris.", "").includes("18 C and sunny"))) issues.push("trains the tool result");
+      if (issues.length > 0) problems.push(`${file}: ${issues.join("; ")}`);
+      else rendered.push(file);
+    }
+    console.log(`tool calls: ${rendered.length} of ${files.length} templates train them; E_CHAT_TEMPLATE on ${refused.length}: ${refused.join(", ")}`);
+    expect(problems).toEqual([]);
+    for (const file of [
+      "Qwen-Qwen2.5-7B-Instruct.jinja", "Qwen-Qwen3-0.6B.jinja", "meta-llama-Llama-3.1-8B-Instruct.jinja", "Mistral-Small-3.2-24B-Instruct-2506.jinja",
+      "mistralai-Mistral-Nemo-Instruct-2407.jinja", "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja", "openai-gpt-oss-120b.jinja", "deepseek-ai-DeepSeek-V3.1.jinja",
+      "ibm-granite-granite-4.0.jinja", "google-gemma-4-31B-it.jinja",
+    ]) {
+      expect(rendered).toContain(file);
+    }
+    expect(rendered.length).toBeGreaterThanOrEqual(45);
+  });
 });

@@ -320,6 +320,106 @@ describe("renderConversation: reasoning and thinking", () => {
   });
 });
 
+describe("renderConversation: tool calls and results", () => {
+  const weather: ChatConversation = {
+    source: { file: "tools.jsonl", line: 2 },
+    tools: [{ type: "function", function: { name: "get_weather", description: "Current weather", parameters: { type: "object", properties: { city: { type: "string", description: "City" } } } } }],
+    turns: [
+      { role: "user", content: "Weather in Paris?" },
+      { role: "assistant", content: "", toolCalls: [{ name: "get_weather", arguments: { city: "Paris" } }] },
+      { role: "tool", content: "18 C, sunny", name: "get_weather" },
+      { role: "assistant", content: "18 C and sunny." },
+    ],
+  };
+
+  it("Qwen2.5: the <tool_call> block and the answer are trained, the tool's result is masked", () => {
+    const rendered = renderConversation(weather, { template: llamaCppTemplate("Qwen-Qwen2.5-7B-Instruct.jinja"), bosToken: "", eosToken: "<|im_end|>" });
+    expectWellFormed(rendered);
+    expect(rendered.spanMethod).toBe("prefix");
+    expect(rendered.text).toContain("<tools>\n{\"type\": \"function\", \"function\": {\"name\": \"get_weather\"");
+    expect(rendered.text).toContain("<|im_start|>user\n<tool_response>\n18 C, sunny\n</tool_response><|im_end|>");
+    expect(trainedTexts(rendered)).toEqual([
+      '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call><|im_end|>',
+      "18 C and sunny.<|im_end|>",
+    ]);
+  });
+
+  it("Llama 3.1: the JSON call ends with <|eot_id|>, the ipython result is masked", () => {
+    const rendered = renderConversation(weather, { template: llamaCppTemplate("meta-llama-Llama-3.1-8B-Instruct.jinja"), bosToken: "<|begin_of_text|>", eosToken: "<|eot_id|>" });
+    expectWellFormed(rendered);
+    expect(rendered.text).toContain("<|start_header_id|>ipython<|end_header_id|>\n\n\"18 C, sunny\"<|eot_id|>");
+    expect(trainedTexts(rendered)).toEqual(['{"name": "get_weather", "parameters": {"city": "Paris"}}<|eot_id|>', "18 C and sunny.<|eot_id|>"]);
+  });
+
+  it("a template without tool support is E_CHAT_TEMPLATE naming the message", () => {
+    const error = renderError(weather, { template: llamaCppTemplate("microsoft-Phi-3.5-mini-instruct.jinja"), bosToken: "<s>", eosToken: "<|endoftext|>" });
+    expect(error).toEqual({
+      code: "E_CHAT_TEMPLATE",
+      message:
+        'the chat template does not write the tool call "get_weather" of messages[1] (assistant, tool calls) on tools.jsonl:2: it does not support tool calls; use a template that does or drop the tool turns',
+    });
+  });
+
+  it("messages data and LLaMA-Factory's sharegpt function_call/observation give the same turns", async () => {
+    const messagesFile = path.join(temp.dir, "tools-messages.jsonl");
+    const sharegptFile = path.join(temp.dir, "tools-sharegpt.jsonl");
+    writeFileSync(messagesFile, JSON.stringify({
+      tools: weather.tools,
+      messages: [
+        { role: "user", content: "Weather in Paris?" },
+        { role: "assistant", content: null, tool_calls: [{ type: "function", id: "c1", function: { name: "get_weather", arguments: '{"city": "Paris"}' } }] },
+        { role: "tool", tool_call_id: "c1", content: "18 C, sunny" },
+        { role: "assistant", content: "18 C and sunny." },
+      ],
+    }) + "\n");
+    writeFileSync(sharegptFile, JSON.stringify({
+      tools: weather.tools,
+      conversations: [
+        { from: "human", value: "Weather in Paris?" },
+        { from: "function_call", value: '{"name": "get_weather", "arguments": {"city": "Paris"}}' },
+        { from: "observation", value: "18 C, sunny" },
+        { from: "gpt", value: "18 C and sunny." },
+      ],
+    }) + "\n");
+    const [fromMessages] = (await loadDataset(messagesFile)).conversations as ChatConversation[];
+    const [fromSharegpt] = (await loadDataset(sharegptFile)).conversations as ChatConversation[];
+    expect(fromMessages.tools).toEqual(weather.tools);
+    expect(fromMessages.turns).toEqual([
+      { role: "user", content: "Weather in Paris?" },
+      { role: "assistant", content: "", toolCalls: [{ name: "get_weather", arguments: { city: "Paris" }, id: "c1" }] },
+      { role: "tool", content: "18 C, sunny", toolCallId: "c1" },
+      { role: "assistant", content: "18 C and sunny." },
+    ]);
+    expect(fromSharegpt.turns).toEqual([
+      fromMessages.turns[0],
+      { role: "assistant", content: "", toolCalls: [{ name: "get_weather", arguments: { city: "Paris" } }] },
+      { role: "tool", content: "18 C, sunny" },
+      fromMessages.turns[3],
+    ]);
+  });
+
+  it("turn order with tools is checked: a call must be answered by results, results by the assistant", async () => {
+    const file = path.join(temp.dir, "tools-bad.jsonl");
+    const call = { role: "assistant", content: "", tool_calls: [{ function: { name: "f", arguments: {} } }] };
+    const rows = [
+      [{ role: "user", content: "Q" }, call, { role: "user", content: "Q2" }],
+      [{ role: "user", content: "Q" }, { role: "tool", content: "R" }],
+      [{ role: "user", content: "Q" }, call, { role: "tool", content: "R" }],
+      [{ role: "user", content: "Q" }, { role: "assistant", content: "", tool_calls: [{ function: { name: "f", arguments: "{not json" } }] }],
+      [{ role: "user", content: "Q" }, call, { role: "tool", content: "R" }, { role: "tool", content: "R2" }, { role: "assistant", content: "A" }],
+    ];
+    writeFileSync(file, rows.map((messages) => JSON.stringify({ messages })).join("\n") + "\n");
+    const loaded = await loadDataset(file, { onBadRow: "skip" });
+    expect(loaded.problems.map((problem) => problem.message)).toEqual([
+      '"messages"[2]: an assistant turn that calls tools must be followed by their results (role "tool"), got user',
+      '"messages"[1]: a tool result must follow an assistant turn that calls tools',
+      "the conversation ends with a tool turn; the last turn must be the assistant's",
+      '"messages"[1].tool_calls[0].arguments is not valid JSON',
+    ]);
+    expect(loaded.conversations).toHaveLength(1);
+  });
+});
+
 describe("datasets through a chat template", () => {
   it("an alpaca record renders with its instruction and input in the user turn", async () => {
     const file = path.join(temp.dir, "alpaca.jsonl");

@@ -458,7 +458,7 @@ describe("loadDataset: bad rows", () => {
       "the conversation ends with a user turn; the last turn must be the assistant's",
     ],
     [{ messages: [{ role: "user", content: "Q" }, { role: "assistant", content: "" }] }, '"messages"[1] has empty content'],
-    [{ messages: [{ role: "user", content: "Q" }, { role: "tool", content: "{}" }] }, '"messages"[1]: unknown role "tool"; expected "system", "user" or "assistant"'],
+    [{ messages: [{ role: "user", content: "Q" }, { role: "developer", content: "{}" }] }, '"messages"[1]: unknown role "developer"; expected "system", "user", "assistant" or "tool"'],
     [{ messages: [{ role: "assistant", content: "A" }] }, '"messages"[0]: the conversation starts with an assistant turn; it must start with a user turn'],
     [
       { messages: [{ role: "user", content: "Q" }, { role: "user", content: "Q again" }, { role: "assistant", content: "A" }] },
@@ -485,7 +485,7 @@ describe("loadDataset: bad rows", () => {
     const file = fixture(
       ".jsonl",
       jsonl(
-        { conversations: [{ from: "human", value: "Q" }, { from: "function_call", value: "{}" }] },
+        { conversations: [{ from: "human", value: "Q" }, { from: "bot", value: "{}" }] },
         { conversations: [{ from: "human", value: "Q" }, { from: "gpt" }] },
         { conversations: [{ from: "human", value: "Q" }, { from: "gpt", value: "" }] },
         { conversations: [{ from: "human", value: "Q" }, { from: "gpt", value: "A" }] },
@@ -496,7 +496,7 @@ describe("loadDataset: bad rows", () => {
       {
         file,
         line: 1,
-        message: '"conversations"[1]: unknown speaker "function_call"; expected "human" or "user", "gpt", "assistant" or "model", or "system"',
+        message: '"conversations"[1]: unknown speaker "bot"; expected "human" or "user", "gpt", "assistant" or "model", "function_call", "observation", or "system"',
       },
       { file, line: 2, message: 'missing "conversations"[1].value' },
       { file, line: 3, message: '"conversations"[1] has empty content' },

@@ -4,8 +4,13 @@ import { LoraGgufError } from "../errors.js";
 
 /** A message as chat templates receive it (`messages` in the Hugging Face chat-template convention). */
 export interface TemplateMessage {
-  role: "system" | "user" | "assistant";
+  role: "system" | "user" | "assistant" | "tool";
   content: string;
+  /** An assistant message's calls, in the OpenAI shape Hugging Face templates read. */
+  tool_calls?: { type: "function"; id?: string; function: { name: string; arguments: Record<string, unknown> } }[];
+  /** A tool result's call id and function name. */
+  tool_call_id?: string;
+  name?: string;
   /** An assistant message's reasoning, under both names templates read it by (Qwen3/DeepSeek, gpt-oss). */
   reasoning_content?: string;
   thinking?: string;

@@ -1,5 +1,5 @@
 import { LoraGgufError } from "../errors.js";
-import type { ChatConversation, PlainText, RecordSource } from "../data/conversation.js";
+import type { ChatConversation, ChatTurn, PlainText, RecordSource } from "../data/conversation.js";
 import {
   optionalBoolean,
   optionalPlainObject,
@@ -104,15 +104,12 @@ export function renderConversation(conversation: RenderableConversation, options
   const context = conversation.source === undefined ? "" : ` on ${conversation.source.file}:${conversation.source.line}`;
   const messages: TemplateMessage[] = [
     ...(conversation.system === undefined ? [] : [{ role: "system" as const, content: conversation.system }]),
-    ...conversation.turns.map((turn): TemplateMessage =>
-      turn.reasoning === undefined
-        ? { role: turn.role, content: turn.content }
-        : { role: turn.role, content: turn.content, reasoning_content: turn.reasoning, thinking: turn.reasoning },
-    ),
+    ...conversation.turns.map(templateMessage),
   ];
   // templates written for tool use only (Hermes and Command R+ tool_use, Functionary) iterate over
   // `tools` unguarded: with none given they render as with an empty list
-  let extraVariables: Record<string, unknown> = templateVariables;
+  let extraVariables: Record<string, unknown> =
+    conversation.tools !== undefined && !("tools" in templateVariables) ? { ...templateVariables, tools: conversation.tools } : templateVariables;
   // a conversation that teaches reasoning renders with thinking on unless the caller says otherwise
   // (DeepSeek-R1's distills, as llama.cpp keeps them, close the think block unless enable_thinking)
   if (!("enable_thinking" in templateVariables) && messages.at(-1)?.reasoning_content !== undefined) {
@@ -133,7 +130,7 @@ export function renderConversation(conversation: RenderableConversation, options
   try {
     text = render(messages.length, addGenerationPrompt);
   } catch (error) {
-    if (!("tools" in templateVariables) && template.source.includes("tools")) {
+    if (!("tools" in extraVariables) && template.source.includes("tools")) {
       extraVariables = { ...extraVariables, tools: [] };
       try {
         text = render(messages.length, addGenerationPrompt);
@@ -151,9 +148,28 @@ export function renderConversation(conversation: RenderableConversation, options
   let cursor = 0;
   let searched = 0;
   messages.forEach((message, index) => {
+    if (message.role === "tool") {
+      const result = findContent(text, message.content, searched);
+      if (result === undefined) {
+        throw new LoraGgufError(
+          "E_CHAT_TEMPLATE",
+          `the chat template does not write the tool result messages[${index}]${context}: it does not support tool turns; use a template that does (Qwen2.5, Qwen3, Llama 3.1, Hermes, Mistral Small) or drop the tool turns`,
+        );
+      }
+      searched = result.end;
+      return;
+    }
     if (message.role !== "assistant") {
       // a system prompt may be moved (Mistral Nemo), so only user text advances the search
       if (message.role === "user") searched = findContent(text, message.content, searched)?.end ?? searched;
+      return;
+    }
+    if (message.tool_calls !== undefined) {
+      const span = toolCallSpan(text, messages, index, render, { cursor, searched, eosToken, context });
+      if (span.method === "search") spanMethod = "search";
+      appendSegment(segments, text.slice(cursor, span.start), false);
+      appendSegment(segments, text.slice(span.start, span.end), true);
+      cursor = searched = span.end;
       return;
     }
     const prompt = render(index, true);
@@ -188,6 +204,94 @@ export function renderConversation(conversation: RenderableConversation, options
   });
   appendSegment(segments, text.slice(cursor), false);
   return { text, segments, spanMethod };
+}
+
+/** A turn as templates receive it: reasoning under both names, tool calls in OpenAI's shape. */
+function templateMessage(turn: ChatTurn): TemplateMessage {
+  const message: TemplateMessage = { role: turn.role, content: turn.content };
+  if (turn.reasoning !== undefined) {
+    message.reasoning_content = turn.reasoning;
+    message.thinking = turn.reasoning;
+  }
+  if (turn.toolCalls !== undefined) {
+    message.tool_calls = turn.toolCalls.map((call) => ({
+      type: "function" as const,
+      ...(call.id === undefined ? {} : { id: call.id }),
+      function: { name: call.name, arguments: call.arguments },
+    }));
+  }
+  if (turn.toolCallId !== undefined) message.tool_call_id = turn.toolCallId;
+  if (turn.name !== undefined) message.name = turn.name;
+  return message;
+}
+
+/**
+ * The trained span of an assistant turn that calls tools: from the end of its generation prompt
+ * (a call's text has no content of ours to search for but the function names) through its end of turn, as the render ending with it has it where that is a prefix of the whole
+ * render, else through the first end-of-turn marker after the last call's name (the marker the
+ * template writes after the conversation's last response). Each call's name must be in it.
+ */
+function toolCallSpan(
+  text: string,
+  messages: readonly TemplateMessage[],
+  index: number,
+  render: (count: number, withGenerationPrompt: boolean) => string,
+  where: { cursor: number; searched: number; eosToken: string; context: string },
+): { start: number; end: number; method: SpanMethod } {
+  const label = `messages[${index}] (assistant, tool calls)${where.context}`;
+  const prompt = render(index, true);
+  const start = toolCallTurnStart(text, prompt, messages[index - 1]?.content ?? "", where.searched);
+  if (start === undefined || start < where.cursor) {
+    throw new LoraGgufError(
+      "E_CHAT_TEMPLATE",
+      `the chat template's generation prompt for ${label} is not in the conversation's render, so the tool calls cannot be located; use another template or set trainOnPrompt`,
+    );
+  }
+  const method: SpanMethod = start === prompt.length && text.startsWith(prompt) ? "prefix" : "search";
+  let end = start;
+  const content = messages[index].content;
+  if (content.trim() !== "") end = findContent(text, content, end)?.end ?? end;
+  for (const call of messages[index].tool_calls ?? []) {
+    const name = findContent(text, call.function.name, end);
+    if (name === undefined) {
+      throw new LoraGgufError("E_CHAT_TEMPLATE", `the chat template does not write the tool call ${JSON.stringify(call.function.name)} of ${label}: it does not support tool calls; use a template that does or drop the tool turns`);
+    }
+    end = name.end;
+  }
+  const last = messages[messages.length - 1];
+  const marker = endOfTurnMarker(text, last.content, where.eosToken);
+  const markerAt = marker === "" ? -1 : text.indexOf(marker, end);
+  const turn = render(index + 1, false);
+  if (turn.length >= end && text.startsWith(turn)) {
+    // up to the first end-of-turn marker in it (DeepSeek-R1's distills open another turn after it)
+    const turnEnd = trimEndWhitespace(turn).length;
+    return { start, end: markerAt >= 0 && markerAt + marker.length <= turnEnd ? markerAt + marker.length : turnEnd, method };
+  }
+  if (markerAt < 0) {
+    throw new LoraGgufError("E_CHAT_TEMPLATE", `the end of the turn of ${label} cannot be located: the template writes no end-of-turn marker after it`);
+  }
+  return { start, end: markerAt + marker.length, method: "search" };
+}
+
+/**
+ * Where the body of an assistant turn starts in `text`, given its generation prompt: where the prompt
+ * is a prefix of the text, its end; else after the prompt's assistant header (what the prompt writes
+ * after the previous message's content: Mistral Nemo moves the system prompt but keeps "[/INST]")
+ * found after that content; else where the prompt and the text part, backed off to the start of a
+ * tag (QwQ, DeepSeek R1 and Gemma 4 prompts open a think block that turns with tool calls lack).
+ */
+function toolCallTurnStart(text: string, prompt: string, previousContent: string, searched: number): number | undefined {
+  if (text.startsWith(prompt) && prompt.length >= searched) return prompt.length;
+  const previousEnd = previousContent === "" ? -1 : findLast(prompt, previousContent);
+  if (previousEnd !== undefined && previousEnd >= 0) {
+    const header = prompt.slice(previousEnd);
+    const at = header.trim() === "" ? -1 : text.indexOf(header, searched);
+    if (at >= 0) return at + header.length;
+  }
+  let start = 0;
+  while (start < prompt.length && prompt.charCodeAt(start) === text.charCodeAt(start)) start++;
+  while (start > searched && !/[\s>\]}]/.test(text[start - 1])) start--;
+  return start > searched ? start : undefined;
 }
 
 /**

@@ -1,8 +1,9 @@
 // The rules every chat record follows once its roles are mapped, shared by sharegpt and messages:
-// an optional leading system message, then user/assistant turns that alternate, start with the user
-// and end with the assistant (a trailing user turn has no response to learn; templates such as
-// Mistral's reject anything but strict alternation).
-import type { ChatConversation, ChatTurn, RecordSource } from "../conversation.js";
+// an optional leading system message, then turns that start with the user and end with the
+// assistant; a user turn is answered by the assistant, an assistant turn with tool calls by one or
+// more tool results, and tool results by the assistant (a trailing user turn has no response to
+// learn; templates such as Mistral's reject anything but strict alternation).
+import type { ChatConversation, ChatTurn, RecordSource, ToolCall } from "../conversation.js";
 import type { DatasetFieldNames } from "../dataset-columns.js";
 import {
   describeValue,
@@ -15,10 +16,15 @@ import {
 } from "../record-fields.js";
 
 export interface MappedMessage {
-  role: "system" | "user" | "assistant";
+  role: "system" | "user" | "assistant" | "tool";
   content: string;
   /** An assistant message's reasoning, where the format carries one. */
   reasoning?: string;
+  /** An assistant message's tool calls. */
+  toolCalls?: ToolCall[];
+  /** A tool result's call id and function name. */
+  toolCallId?: string;
+  name?: string;
   /** How messages name it: 'messages[2]'. */
   label: string;
 }
@@ -27,6 +33,7 @@ export function assembleChatConversation(
   messages: readonly MappedMessage[],
   systemField: { value: string | undefined; label: string },
   source: RecordSource,
+  tools?: unknown[],
 ): ChatConversation {
   let system = systemField.value;
   const turns: ChatTurn[] = [];
@@ -39,26 +46,43 @@ export function assembleChatConversation(
       if (message.content.trim() !== "") system = message.content;
       return;
     }
-    const expected = turns.length % 2 === 0 ? "user" : "assistant";
-    if (message.role !== expected) {
+    const previous = turns[turns.length - 1];
+    const expected: readonly ChatTurn["role"][] =
+      previous === undefined ? ["user"]
+      : previous.role === "user" ? ["assistant"]
+      : previous.role === "tool" ? ["tool", "assistant"]
+      : previous.toolCalls !== undefined ? ["tool"]
+      : ["user"];
+    if (!expected.includes(message.role)) {
       throw new InvalidRecord(
-        turns.length === 0
-          ? `${message.label}: the conversation starts with an assistant turn; it must start with a user turn`
-          : `${message.label}: two ${message.role} turns in a row; turns must alternate user/assistant`,
+        previous === undefined
+          ? `${message.label}: the conversation starts with ${message.role === "assistant" ? "an assistant" : "a tool"} turn; it must start with a user turn`
+          : previous.role === "assistant" && previous.toolCalls !== undefined
+            ? `${message.label}: an assistant turn that calls tools must be followed by their results (role "tool"), got ${message.role}`
+            : message.role === "tool"
+              ? `${message.label}: a tool result must follow an assistant turn that calls tools`
+              : `${message.label}: two ${message.role} turns in a row; turns must alternate user/assistant`,
       );
     }
-    if (message.content.trim() === "") throw new InvalidRecord(`${message.label} has empty content`);
     if (message.reasoning !== undefined && message.role !== "assistant") {
       throw new InvalidRecord(`${message.label}: only assistant messages carry reasoning`);
     }
-    turns.push(message.reasoning === undefined ? { role: message.role, content: message.content } : { role: message.role, content: message.content, reasoning: message.reasoning });
+    if (message.content.trim() === "" && message.toolCalls === undefined) throw new InvalidRecord(`${message.label} has empty content`);
+    const turn: ChatTurn = { role: message.role, content: message.content };
+    if (message.reasoning !== undefined) turn.reasoning = message.reasoning;
+    if (message.toolCalls !== undefined) turn.toolCalls = message.toolCalls;
+    if (message.toolCallId !== undefined) turn.toolCallId = message.toolCallId;
+    if (message.name !== undefined) turn.name = message.name;
+    turns.push(turn);
   });
   if (turns.length === 0) throw new InvalidRecord("the conversation has no user or assistant turn");
-  if (turns.length === 1) throw new InvalidRecord("the conversation has no assistant turn");
+  if (!turns.some((turn) => turn.role === "assistant")) throw new InvalidRecord("the conversation has no assistant turn");
   if (turns[turns.length - 1].role !== "assistant") {
-    throw new InvalidRecord("the conversation ends with a user turn; the last turn must be the assistant's");
+    throw new InvalidRecord(`the conversation ends with a ${turns[turns.length - 1].role} turn; the last turn must be the assistant's`);
   }
-  return system === undefined ? { source, turns } : { source, system, turns };
+  const conversation: ChatConversation = system === undefined ? { source, turns } : { source, system, turns };
+  if (tools !== undefined) conversation.tools = tools;
+  return conversation;
 }
 
 /**
@@ -85,5 +109,35 @@ export function chatRecordToConversation(
   });
   const systemLabel = fieldLabel(names, "system");
   const system = optionalNonBlankString(fieldValue(record, names, "system"), systemLabel);
-  return assembleChatConversation(messages, { value: system, label: systemLabel }, source);
+  const tools = record.tools;
+  if (tools !== undefined && tools !== null && !Array.isArray(tools)) throw new InvalidRecord(`"tools" must be an array of tool definitions, got ${describeValue(tools)}`);
+  return assembleChatConversation(messages, { value: system, label: systemLabel }, source, Array.isArray(tools) && tools.length > 0 ? tools : undefined);
+}
+
+/**
+ * Tool calls as OpenAI's messages give them ([{ type: "function", id, function: { name, arguments } }],
+ * arguments an object or its JSON text) or as LLaMA-Factory's sharegpt function_call value gives
+ * them ({ name, arguments }, or a list of those).
+ */
+export function readToolCalls(value: unknown, label: string): ToolCall[] {
+  const list = Array.isArray(value) ? value : [value];
+  if (list.length === 0) throw new InvalidRecord(`${label} is empty`);
+  return list.map((item: unknown, index): ToolCall => {
+    const itemLabel = Array.isArray(value) ? `${label}[${index}]` : label;
+    if (!isDatasetRecord(item)) throw new InvalidRecord(`${itemLabel} must be an object, got ${describeValue(item)}`);
+    const call = isDatasetRecord(item.function) ? item.function : item;
+    const name = call.name;
+    if (typeof name !== "string" || name.trim() === "") throw new InvalidRecord(`${itemLabel} needs a function name`);
+    let args: unknown = call.arguments ?? {};
+    if (typeof args === "string") {
+      try {
+        args = JSON.parse(args);
+      } catch {
+        throw new InvalidRecord(`${itemLabel}.arguments is not valid JSON`);
+      }
+    }
+    if (!isDatasetRecord(args)) throw new InvalidRecord(`${itemLabel}.arguments must be an object, got ${describeValue(args)}`);
+    const id = item.id;
+    return typeof id === "string" && id !== "" ? { name, arguments: args, id } : { name, arguments: args };
+  });
 }

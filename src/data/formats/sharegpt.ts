@@ -6,12 +6,12 @@ import {
   InvalidRecord,
   type DatasetRecord,
 } from "../record-fields.js";
-import { chatRecordToConversation, type MappedMessage } from "./chat-turns.js";
+import { chatRecordToConversation, readToolCalls, type MappedMessage } from "./chat-turns.js";
 
 /**
  * ShareGPT speaker names, mapped as LLaMA-Factory's SharegptDatasetConverter maps its default
- * tags (human → user, gpt → assistant, system → system), widened to the names other exports use.
- * Tool roles (function_call, observation) are not supported and are reported as unknown.
+ * tags (human → user, gpt → assistant, system → system, function_call → an assistant turn that
+ * calls tools, observation → a tool result), widened to the names other exports use.
  */
 const ROLE_BY_SPEAKER: Readonly<Record<string, MappedMessage["role"]>> = {
   human: "user",
@@ -20,6 +20,9 @@ const ROLE_BY_SPEAKER: Readonly<Record<string, MappedMessage["role"]>> = {
   assistant: "assistant",
   model: "assistant",
   system: "system",
+  function_call: "assistant",
+  observation: "tool",
+  tool: "tool",
 };
 
 /** { "conversations": [{ "from": "human", "value": "..." }, ...], "system"?: "..." } */
@@ -34,13 +37,21 @@ export const sharegptFormat: RecordFormat = {
       if (role === undefined) {
         throw new InvalidRecord(
           `${itemLabel}: unknown speaker ${typeof from === "string" ? JSON.stringify(from) : describeValue(from)}; ` +
-            `expected "human" or "user", "gpt", "assistant" or "model", or "system"`,
+            `expected "human" or "user", "gpt", "assistant" or "model", "function_call", "observation", or "system"`,
         );
       }
       const value = item.value;
       if (value === undefined) throw new InvalidRecord(`missing ${itemLabel}.value`);
       if (typeof value !== "string") throw new InvalidRecord(`${itemLabel}.value must be a string, got ${describeValue(value)}`);
-      return { role, content: value, label: itemLabel };
+      if (from !== "function_call") return { role, content: value, label: itemLabel };
+      // LLaMA-Factory's function_call value: the call (or a list of calls) as JSON
+      let calls: unknown;
+      try {
+        calls = JSON.parse(value);
+      } catch {
+        throw new InvalidRecord(`${itemLabel}.value (a function_call) is not valid JSON`);
+      }
+      return { role, content: "", toolCalls: readToolCalls(calls, `${itemLabel}.value`), label: itemLabel };
     });
   },
 };
