@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { train } from "../src/index.js";
 import { writeTinyLlamaGguf } from "../src/testing/tiny-llama.js";
-import { sharedLlama } from "./helpers/llama-eval.js";
+import { sharedLlama, tokenCrossEntropy } from "./helpers/llama-eval.js";
 import { instTemplate, memorizationExamples, writeMemorizationJsonl } from "./helpers/memorization-task.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
 
@@ -42,12 +42,7 @@ async function referenceLoss(trainOnPrompt: boolean): Promise<number> {
       const results = await sequence.controlledEvaluate(allTokens.map((token) => [token, { generateNext: { logits: true } }]));
       const firstTarget = trainOnPrompt ? 1 : promptTokens.length;
       for (let i = firstTarget; i < allTokens.length; i++) {
-        const logits = results[i - 1]!.next!.logits!;
-        let max = -Infinity;
-        for (const value of logits.values()) max = Math.max(max, value);
-        let total = 0;
-        for (const value of logits.values()) total += Math.exp(value - max);
-        sum += -(logits.get(allTokens[i])! - max - Math.log(total));
+        sum += tokenCrossEntropy(results[i - 1]!.next!.logits!, allTokens[i]);
         count += 1;
       }
     }

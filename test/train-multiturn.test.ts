@@ -8,12 +8,13 @@ import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { ChatTemplate } from "../src/chat/index.js";
+import { builtInChatTemplates, ChatTemplate } from "../src/chat/index.js";
 import { readGgufHeader, train } from "../src/index.js";
 import { formatTrainingPreview, previewTraining } from "../src/train/preview.js";
 import { llamaSourceDir } from "../src/testing/llama-source-dir.js";
+import { writeTinyLlamaGguf } from "../src/testing/tiny-llama.js";
 import { writeTinyModelGguf } from "../src/testing/tiny-model.js";
-import { greedyCompletions, sharedLlama } from "./helpers/llama-eval.js";
+import { greedyCompletions, sharedLlama, tokenCrossEntropy } from "./helpers/llama-eval.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
 
 const temp = makeTempDir("multiturn");
@@ -79,12 +80,7 @@ describe("train: multi-turn conversations on Qwen3's template", () => {
       const results = await context.getSequence().controlledEvaluate(tokens.map((token) => [token, { generateNext: { logits: true } }]));
       for (let i = 1; i < tokens.length; i++) {
         if (!targets[i]) continue;
-        const logits = results[i - 1]!.next!.logits!;
-        let max = -Infinity;
-        for (const value of logits.values()) max = Math.max(max, value);
-        let total = 0;
-        for (const value of logits.values()) total += Math.exp(value - max);
-        sum += -(logits.get(tokens[i])! - max - Math.log(total));
+        sum += tokenCrossEntropy(results[i - 1]!.next!.logits!, tokens[i]);
         count += 1;
       }
     } finally {
@@ -141,5 +137,23 @@ describe("train: multi-turn conversations on Qwen3's template", () => {
     expect(text).toContain("[[The lamp is red.<|im_end|>]]");
     expect(text).toContain("[[<think>\n\n</think>\n\nThe cloud is yellow.<|im_end|>]]");
     expect(text).toContain("chat spans      0 by prefix renders, 3 by searching the render");
+  });
+
+  it("Mistral Nemo with a system prompt trains; the system prompt is in no trained span (its template leaves it out of whole conversations)", async () => {
+    const nemo = path.join(temp.dir, "nemo.gguf");
+    await writeTinyLlamaGguf(nemo, { seed: 2, chatTemplate: builtInChatTemplates.mistral });
+    const data = path.join(temp.dir, "nemo.jsonl");
+    writeJsonl(data, conversations.slice(0, 4));
+    const preview = await previewTraining({ model: nemo, data });
+    expect(preview.stats.chatSpans).toEqual({ prefix: 0, search: 4 });
+    const trainedText = preview.example.tokens.filter((token) => token.trained).map((token) => token.text).join("");
+    expect(trainedText).toContain("The lamp is red.");
+    expect(trainedText).not.toContain("colours");
+    const output = path.join(temp.dir, "nemo", "adapter.gguf");
+    mkdirSync(path.dirname(output), { recursive: true });
+    const result = await train({ model: nemo, data, output, epochs: 2, threads: 2, seed: 1 });
+    expect(result.steps).toBe(2);
+    expect(Number.isFinite(result.finalLoss)).toBe(true);
+    expect(JSON.parse(readFileSync(result.trainingConfig, "utf8")).chatSpans).toEqual({ prefix: 0, search: 4 });
   });
 });

@@ -84,3 +84,12 @@ export async function tokenSequenceProbabilities(
   }
 }
 
+
+/** -log p(token) under `logits` (token id → logit, as node-llama-cpp's controlledEvaluate returns them). */
+export function tokenCrossEntropy(logits: ReadonlyMap<number, number>, token: number): number {
+  let max = -Infinity;
+  for (const value of logits.values()) max = Math.max(max, value);
+  let total = 0;
+  for (const value of logits.values()) total += Math.exp(value - max);
+  return -(logits.get(token)! - max - Math.log(total));
+}
