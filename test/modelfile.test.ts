@@ -69,11 +69,15 @@ beforeAll(async () => {
 afterAll(() => temp.cleanup());
 
 describe("buildModelfile: TEMPLATE and stops from the GGUF", () => {
-  it("ChatML (Qwen2.5): Ollama's own qwen2.5 template, found by ollama-utils from the template text; stops <|endoftext|> (EOS) and <|im_end|>", async () => {
+  it("ChatML (Qwen2.5): a multi-turn TEMPLATE derived from the chat template, with its default system prompt (Ollama's library one has none); stops <|endoftext|> (EOS) and <|im_end|>", async () => {
     const result = await buildModelfile({ model: qwen, system: 'You are terse.\nAnswer with "yes" or "no".' });
-    expect(result.templateSource).toBe("ollama-library");
+    expect(result.templateSource).toBe("derived-messages");
+    // ollama-utils still matched the text, so the library entry's parameters and stops come along
     expect(result.ollamaModel).toBe("library/qwen2.5-coder:1.5b");
-    expect(result.template).toBe(QWEN25_OLLAMA_TEMPLATE);
+    expect(result.template).toContain(
+      "{{ if $.System }}<|im_start|>system\n{{ $.System }}<|im_end|>\n<|im_start|>user\n{{ else }}" +
+        "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\n{{ end }}",
+    );
     expect(result.stops).toEqual(["<|endoftext|>", "<|im_end|>"]);
     expect(result.parameters).toEqual(defaultParameters);
     expect(result.warnings).toEqual([]);
@@ -81,7 +85,7 @@ describe("buildModelfile: TEMPLATE and stops from the GGUF", () => {
     const parsed = parseModelfile(result.text);
     expect(parsed.from).toBe(path.resolve(qwen));
     expect(parsed.adapters).toEqual([]);
-    expect(parsed.template).toBe(QWEN25_OLLAMA_TEMPLATE);
+    expect(parsed.template).toBe(result.template);
     expect(parsed.system).toBe('You are terse.\nAnswer with "yes" or "no".');
     expect(parsed.parameters).toEqual([
       ["stop", "<|endoftext|>"],
@@ -94,15 +98,15 @@ describe("buildModelfile: TEMPLATE and stops from the GGUF", () => {
     expect(result.text).toContain('\nPARAMETER stop "<|im_end|>"\n');
   });
 
-  it("Llama 3.1: Ollama's llama3.1 template; stops <|end_of_text|> (EOS), <|eot_id|> and the header tokens Ollama's library adds", async () => {
+  it("Llama 3.1: a derived TEMPLATE with the chat template's date header (the fixed date training renders); stops <|end_of_text|> (EOS), <|eot_id|> and the header tokens Ollama's library adds", async () => {
     const result = await buildModelfile({ model: llama3 });
-    expect(result.templateSource).toBe("ollama-library");
+    expect(result.templateSource).toBe("derived-messages");
     expect(result.ollamaModel).toBe("library/llama3.1:8b");
-    expect(result.template).toBe(LLAMA31_OLLAMA_TEMPLATE);
+    expect(result.template).toContain("<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n{{ $.System }}<|eot_id|>");
     expect(result.stops).toEqual(["<|end_of_text|>", "<|eot_id|>", "<|start_header_id|>", "<|end_header_id|>"]);
     expect(result.warnings).toEqual([]);
     const parsed = parseModelfile(result.text);
-    expect(parsed.template).toBe(LLAMA31_OLLAMA_TEMPLATE);
+    expect(parsed.template).toBe(result.template);
     expect(parsed.system).toBeUndefined();
     expect(parsed.parameters.filter(([name]) => name === "stop").map(([, value]) => value)).toEqual(result.stops);
   });
@@ -121,33 +125,21 @@ describe("buildModelfile: TEMPLATE and stops from the GGUF", () => {
     ]);
   });
 
-  it("Mistral (Nemo): ollama-utils only guesses from [INST], so TEMPLATE is derived from the template's renders; the whole file, with ADAPTER", async () => {
+  it("Mistral (Nemo): a derived multi-turn TEMPLATE that puts the system prompt into the last user message, as Nemo's template does; the whole file, with ADAPTER", async () => {
     const result = await buildModelfile({ model: mistral, adapter: mistralAdapter, system: "Reply in French.", relativeTo: temp.dir });
-    expect(result.templateSource).toBe("derived");
-    expect(result.template).toBe("{{ if .System }}[INST]{{ .System }}\n\n{{ else }}[INST]{{ end }}{{ .Prompt }}[/INST]{{ .Response }}</s>");
+    expect(result.templateSource).toBe("derived-messages");
+    expect(result.template).toBe(NEMO_TEMPLATE);
     expect(result.stops).toEqual(["</s>"]);
-    const guessed =
-      "ollama-utils matched the chat template to library/devstral:latest's Ollama template only by its special tokens ([INST]), not by its text; " +
-      "TEMPLATE is derived from the chat template's own renders of a system, user and assistant message " +
-      "(single-turn Ollama form; tool calls and images are not carried over)";
-    // Nemo puts the system prompt into the last user message, which a per-turn template cannot do
-    const systemMoves =
-      "the derived TEMPLATE is exact for one turn only: in a two-turn chat with a system message, Ollama's render differs from the chat template's " +
-      'at character 7: "[INST]{system}\\n\\n{prompt}[/INST]{" instead of "[INST]{prompt}[/INST]{response}<"';
-    expect(result.warnings).toEqual([guessed, systemMoves]);
+    expect(result.warnings).toEqual([]);
     expect(result.text).toBe(
       [
         "# Ollama Modelfile written by lora-gguf for mistral.gguf",
-        "# TEMPLATE: derived from the GGUF's chat template by rendering it (ollama-utils has no text match for it)",
-        `# note: ${guessed}`,
-        `# note: ${systemMoves}`,
+        "# TEMPLATE: derived from the GGUF's chat template by rendering it: multi-turn (.Messages), checked to give the chat template's own text for one to three turns with and without a system message",
         "",
         "FROM ./mistral.gguf",
         "ADAPTER ./mistral-adapter.gguf",
         "",
-        'TEMPLATE """{{ if .System }}[INST]{{ .System }}',
-        "",
-        '{{ else }}[INST]{{ end }}{{ .Prompt }}[/INST]{{ .Response }}</s>"""',
+        `TEMPLATE """${NEMO_TEMPLATE}"""`,
         "",
         'SYSTEM """Reply in French."""',
         "",
@@ -162,32 +154,24 @@ describe("buildModelfile: TEMPLATE and stops from the GGUF", () => {
     expect(parsed).toMatchObject({ from: "./mistral.gguf", adapters: ["./mistral-adapter.gguf"], template: result.template, system: "Reply in French." });
   });
 
-  it("the memorization task's [INST] template: derived, and exact over two turns (the space before a reply only in history)", async () => {
+  it("the memorization task's [INST] template: derived, the space before a reply only in history", async () => {
     const model = file("inst.gguf");
     await writeTinyModelGguf(model, { architecture: "llama", seed: 2, nEmbd: 64, nFf: 128, vocabSize: 512, chatTemplate: instTemplate });
     const result = await buildModelfile({ model });
-    expect(result.template).toBe("{{ if .System }} {{ .System }}</s>{{ end }}[INST] {{ .Prompt }} [/INST]{{ if .Response }} {{ end }}{{ .Response }}</s>");
-    expect(result.warnings).toHaveLength(1);
-    expect(result.warnings[0]).toMatch(/^ollama-utils matched the chat template to library\/devstral:latest's Ollama template only by its special tokens/);
+    expect(result.templateSource).toBe("derived-messages");
+    expect(result.template).toContain('{{ if $last }} [/INST]{{ else }} [/INST] {{ end }}');
+    expect(result.warnings).toEqual([]);
   });
 });
 
 describe("buildModelfile: fallbacks", () => {
-  it("Qwen3.5, which ollama-utils cannot map: a derived ChatML template, and a warning that earlier turns differ (their <think> blocks)", async () => {
+  it("Qwen3.5, which ollama-utils cannot map: derived, with history turns as the chat template writes them (no think blocks) and <think> opening the answer", async () => {
     const model = await vocabOnlyModel("qwen3.5.gguf", "qwen2", chatTemplate("Qwen3.5-4B"));
     const result = await buildModelfile({ model });
-    expect(result.templateSource).toBe("derived");
-    expect(result.template).toBe(
-      "{{ if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}<|im_start|>user\n{{ .Prompt }}<|im_end|>\n" +
-        "<|im_start|>assistant\n<think>\n{{ if .Response }}\n</think>\n\n{{ end }}{{ .Response }}<|im_end|>\n",
-    );
+    expect(result.templateSource).toBe("derived-messages");
+    expect(result.template).toContain("{{ if $last }}<|im_end|>\n<|im_start|>assistant\n<think>\n{{ else }}<|im_end|>\n<|im_start|>assistant\n{{ end }}");
     expect(result.stops).toEqual(["<|endoftext|>", "<|im_end|>"]);
-    expect(result.warnings).toEqual([
-      "ollama-utils could not map the chat template; TEMPLATE is derived from the chat template's own renders of a system, user and assistant message " +
-        "(single-turn Ollama form; tool calls and images are not carried over)",
-      "the derived TEMPLATE is exact for one turn only: in a two-turn chat, Ollama's render differs from the chat template's at character 58: " +
-        '"art|>assistant\\n<think>\\n\\n</think>\\n\\n{respo" instead of "art|>assistant\\n{response}<|im_end|>\\n<|im"',
-    ]);
+    expect(result.warnings).toEqual([]);
     expect(parseModelfile(result.text).template).toBe(result.template);
   });
 
@@ -341,8 +325,9 @@ describe("lora-gguf modelfile", () => {
     const output = path.join(dir, "Modelfile");
     const result = run("modelfile", "--model", mistral, "--lora", mistralAdapter, "--system", "Reply in French.", "--parameter", "num_ctx=2048", "-o", output);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toBe(`wrote ${output} (TEMPLATE: derived from the chat template; 1 stop sequences)\nnext: ollama create mistral -f ${output}\n`);
-    expect(result.stderr).toContain("lora-gguf: warning: ollama-utils matched the chat template to library/devstral:latest's Ollama template only by its special tokens");
+    expect(result.stdout).toBe(`wrote ${output} (TEMPLATE: derived from the chat template, multi-turn; 1 stop sequences)\nnext: ollama create mistral -f ${output}\n`);
+    // the derived TEMPLATE is exact, so there is nothing to warn about
+    expect(result.stderr).not.toContain("warning");
     const parsed = parseModelfile(readFileSync(output, "utf8"));
     expect(parsed).toMatchObject({ from: "../mistral.gguf", adapters: ["../mistral-adapter.gguf"], system: "Reply in French." });
     expect(parsed.parameters.at(-1)).toEqual(["num_ctx", "2048"]);
@@ -354,17 +339,17 @@ describe("lora-gguf modelfile", () => {
     expect(parseModelfile(readFileSync(output, "utf8")).adapters).toEqual([]);
   });
 
-  it("prints the Modelfile without -o; --json gives the result", () => {
+  it("prints the Modelfile without -o; --json gives the result", async () => {
     const printed = run("modelfile", "--model", qwen);
     expect(printed.code, printed.stderr).toBe(0);
-    expect(parseModelfile(printed.stdout).template).toBe(QWEN25_OLLAMA_TEMPLATE);
+    expect(parseModelfile(printed.stdout).template).toBe((await buildModelfile({ model: qwen })).template);
     expect(printed.stderr).toBe("save it as Modelfile, then run: ollama create qwen2.5 -f Modelfile\n");
 
     const json = run("modelfile", "--model", llama3, "--json");
     expect(json.code, json.stderr).toBe(0);
     const result = JSON.parse(json.stdout);
-    expect(result).toMatchObject({ templateSource: "ollama-library", ollamaModel: "library/llama3.1:8b", stops: ["<|end_of_text|>", "<|eot_id|>", "<|start_header_id|>", "<|end_header_id|>"], warnings: [] });
-    expect(parseModelfile(result.text).template).toBe(LLAMA31_OLLAMA_TEMPLATE);
+    expect(result).toMatchObject({ templateSource: "derived-messages", ollamaModel: "library/llama3.1:8b", stops: ["<|end_of_text|>", "<|eot_id|>", "<|start_header_id|>", "<|end_header_id|>"], warnings: [] });
+    expect(parseModelfile(result.text).template).toBe(result.template);
   });
 
   it("exit codes: a missing model is 1 with [E_INPUT_NOT_FOUND]; usage errors are 2", () => {
@@ -379,104 +364,9 @@ describe("lora-gguf modelfile", () => {
 });
 
 /** Ollama's library template for qwen2.5 (ollama-utils' table, entry library/qwen2.5-coder:1.5b). */
-const QWEN25_OLLAMA_TEMPLATE = `{{- if .Suffix }}<|fim_prefix|>{{ .Prompt }}<|fim_suffix|>{{ .Suffix }}<|fim_middle|>
-{{- else if .Messages }}
-{{- if or .System .Tools }}<|im_start|>system
-{{- if .System }}
-{{ .System }}
-{{- end }}
-{{- if .Tools }}
 
-# Tools
-
-You may call one or more functions to assist with the user query.
-
-You are provided with function signatures within <tools></tools> XML tags:
-<tools>
-{{- range .Tools }}
-{"type": "function", "function": {{ .Function }}}
-{{- end }}
-</tools>
-
-For each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:
-<tool_call>
-{"name": <function-name>, "arguments": <args-json-object>}
-</tool_call>
-{{- end }}<|im_end|>
-{{ end }}
-{{- range $i, $_ := .Messages }}
-{{- $last := eq (len (slice $.Messages $i)) 1 -}}
-{{- if eq .Role "user" }}<|im_start|>user
-{{ .Content }}<|im_end|>
-{{ else if eq .Role "assistant" }}<|im_start|>assistant
-{{ if .Content }}{{ .Content }}
-{{- else if .ToolCalls }}<tool_call>
-{{ range .ToolCalls }}{"name": "{{ .Function.Name }}", "arguments": {{ .Function.Arguments }}}
-{{ end }}</tool_call>
-{{- end }}{{ if not $last }}<|im_end|>
-{{ end }}
-{{- else if eq .Role "tool" }}<|im_start|>user
-<tool_response>
-{{ .Content }}
-</tool_response><|im_end|>
-{{ end }}
-{{- if and (ne .Role "assistant") $last }}<|im_start|>assistant
-{{ end }}
-{{- end }}
-{{- else }}
-{{- if .System }}<|im_start|>system
-{{ .System }}<|im_end|>
-{{ end }}{{ if .Prompt }}<|im_start|>user
-{{ .Prompt }}<|im_end|>
-{{ end }}<|im_start|>assistant
-{{ end }}{{ .Response }}{{ if .Response }}<|im_end|>{{ end }}`;
-
-/** Ollama's library template for llama3.1 (ollama-utils' table, entry library/llama3.1:8b). */
-const LLAMA31_OLLAMA_TEMPLATE = `{{- if or .System .Tools }}<|start_header_id|>system<|end_header_id|>
-{{- if .System }}
-
-{{ .System }}
-{{- end }}
-{{- if .Tools }}
-
-Cutting Knowledge Date: December 2023
-
-When you receive a tool call response, use the output to format an answer to the orginal user question.
-
-You are a helpful assistant with tool calling capabilities.
-{{- end }}<|eot_id|>
-{{- end }}
-{{- range $i, $_ := .Messages }}
-{{- $last := eq (len (slice $.Messages $i)) 1 }}
-{{- if eq .Role "user" }}<|start_header_id|>user<|end_header_id|>
-{{- if and $.Tools $last }}
-
-Given the following functions, please respond with a JSON for a function call with its proper arguments that best answers the given prompt.
-
-Respond in the format {"name": function name, "parameters": dictionary of argument name and its value}. Do not use variables.
-
-{{ range $.Tools }}
-{{- . }}
-{{ end }}
-Question: {{ .Content }}<|eot_id|>
-{{- else }}
-
-{{ .Content }}<|eot_id|>
-{{- end }}{{ if $last }}<|start_header_id|>assistant<|end_header_id|>
-
-{{ end }}
-{{- else if eq .Role "assistant" }}<|start_header_id|>assistant<|end_header_id|>
-{{- if .ToolCalls }}
-{{ range .ToolCalls }}
-{"name": "{{ .Function.Name }}", "parameters": {{ .Function.Arguments }}}{{ end }}
-{{- else }}
-
-{{ .Content }}
-{{- end }}{{ if not $last }}<|eot_id|>{{ end }}
-{{- else if eq .Role "tool" }}<|start_header_id|>ipython<|end_header_id|>
-
-{{ .Content }}<|eot_id|>{{ if $last }}<|start_header_id|>assistant<|end_header_id|>
-
-{{ end }}
-{{- end }}
-{{- end }}`;
+const NEMO_TEMPLATE =
+  "{{- $first := true }}{{- range $i, $_ := .Messages }}{{- $last := eq (len (slice $.Messages $i)) 1 }}" +
+  '{{- if eq .Role "user" }}{{ if $first }}[INST]{{ $first = false }}{{ end }}{{ if and $last $.System }}{{ $.System }}\n\n{{ end }}{{ .Content }}' +
+  "{{ if $last }}[/INST]{{ else }}[/INST]{{ end }}" +
+  '{{- else if eq .Role "assistant" }}{{ .Content }}{{ if not $last }}</s>[INST]{{ end }}{{- end }}{{- end }}';

@@ -96,8 +96,10 @@ function describeSource(result: ModelfileResult): string {
       return "ollama-utils' template for the family";
     case "ollama-utils-converted":
       return "ollama-utils' conversion";
+    case "derived-messages":
+      return "derived from the chat template, multi-turn";
     case "derived":
-      return "derived from the chat template";
+      return "derived from the chat template, single-turn";
     case "none":
       return "none";
   }

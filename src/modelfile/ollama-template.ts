@@ -1,15 +1,22 @@
-// Which Ollama TEMPLATE a GGUF's Jinja chat template becomes. @huggingface/ollama-utils knows the
-// Ollama library's templates and finds one by the chat template's first 128 characters, by its set
-// of special tokens, or by a few hand-written patterns; failing those it converts the template
-// itself. Only a text match is certain, so for anything weaker the template is derived from the
-// chat template's own renders (derived-template.ts) when that works, and every fallback says so.
+// Which Ollama TEMPLATE a GGUF's Jinja chat template becomes. First choice: a multi-turn .Messages
+// template derived from the chat template's own renders (messages-template.ts), accepted only when
+// Ollama's render of it equals the chat template's for every conversation of a set, so that Ollama
+// prompts the model exactly as training rendered its data. Library templates are not used when that
+// holds: a library template that matches the chat template's text can still frame prompts otherwise
+// (Qwen3's opens the answer with <think>, Llama 3.1's has no date header). Where no derivation holds,
+// @huggingface/ollama-utils' library match (by the chat template's first 128 characters, its special
+// tokens or a pattern), the single-turn derivation (derived-template.ts) or ollama-utils' conversion
+// is used, each with a warning naming where Ollama's prompt differs.
 import { convertGGUFTemplateToOllama, type OllamaChatTemplateMapEntry } from "@huggingface/ollama-utils";
 
 import { deriveOllamaTemplate } from "./derived-template.js";
+import { deriveMessagesTemplate } from "./messages-template.js";
 
 export type TemplateSource =
   /** Ollama's library template for this chat template, matched by its text. */
   | "ollama-library"
+  /** Derived here from the chat template's own renders, multi-turn (.Messages), checked against them. */
+  | "derived-messages"
   /** One of ollama-utils' hand-written templates for a family, matched by a text pattern. */
   | "ollama-utils-pattern"
   /** Derived here from the chat template's own renders. */
@@ -58,6 +65,7 @@ export function chooseOllamaTemplate(chatTemplate: string | undefined, tokens: {
 
   let entry: OllamaChatTemplateMapEntry | undefined;
   let utilsFailure: string | undefined;
+  const messages = deriveMessagesTemplate(chatTemplate, tokens);
   try {
     entry = convertGGUFTemplateToOllama({ chat_template: chatTemplate, bos_token: tokens.bosToken, eos_token: tokens.eosToken });
   } catch (error) {
@@ -81,14 +89,32 @@ export function chooseOllamaTemplate(chatTemplate: string | undefined, tokens: {
     };
   };
 
-  if (entry && entry.model !== CUSTOM_MATCH && entry.model !== AUTO_CONVERSION && entry.gguf.slice(0, 128) === chatTemplate.slice(0, 128)) {
-    return fromEntry("ollama-library", `Ollama's template for ${entry.model} (ollama-utils matched the chat template's text)`, [], true);
+  const textMatch = entry !== undefined && entry.model !== CUSTOM_MATCH && entry.model !== AUTO_CONVERSION && entry.gguf.slice(0, 128) === chatTemplate.slice(0, 128);
+  if ("template" in messages) {
+    // the library entry's sampling parameters and stops still describe the model when its text matched
+    const library = textMatch ? fromEntry("ollama-library", "", [], true) : undefined;
+    return {
+      template: messages.template,
+      source: "derived-messages",
+      ollamaModel: library?.ollamaModel,
+      stops: library?.stops ?? [],
+      parameters: library?.parameters ?? {},
+      supportsSystem: messages.pieces.system !== undefined,
+      description:
+        "derived from the GGUF's chat template by rendering it: multi-turn (.Messages), checked to give the chat template's own text " +
+        "for one to three turns with and without a system message",
+      warnings: messages.pieces.system === undefined ? ["the chat template takes no system message, so the TEMPLATE places none and SYSTEM has no effect"] : [],
+    };
+  }
+  const notExact = `no multi-turn TEMPLATE gives Ollama the chat template's own text (${messages.reason})`;
+  if (textMatch) {
+    return fromEntry("ollama-library", `Ollama's template for ${entry!.model} (ollama-utils matched the chat template's text)`, [`${notExact}; TEMPLATE is Ollama's library template for ${entry!.model}: check that it frames prompts as training did`], true);
   }
   if (entry?.model === CUSTOM_MATCH) {
     return fromEntry(
       "ollama-utils-pattern",
       "ollama-utils' template for this family (matched by a text pattern)",
-      ["ollama-utils matched the chat template to one of its hand-written Ollama templates by a text pattern only; check that TEMPLATE frames prompts as the model was trained"],
+      [`${notExact}; ollama-utils matched the chat template to one of its hand-written Ollama templates by a text pattern only; check that TEMPLATE frames prompts as the model was trained`],
       false,
     );
   }
@@ -102,7 +128,7 @@ export function chooseOllamaTemplate(chatTemplate: string | undefined, tokens: {
   const derived = deriveOllamaTemplate(chatTemplate, tokens);
   if ("template" in derived) {
     const warnings = [
-      `${unmatched}; TEMPLATE is derived from the chat template's own renders of a system, user and assistant message ` +
+      `${notExact}; ${unmatched}; TEMPLATE is derived from the chat template's own renders of a system, user and assistant message ` +
         `(single-turn Ollama form; tool calls and images are not carried over)`,
     ];
     if (derived.multiTurnDifference) warnings.push(`the derived TEMPLATE is exact for one turn only: ${derived.multiTurnDifference}`);

@@ -1,0 +1,3 @@
+module lora-gguf/ollama-template
+
+go 1.19
