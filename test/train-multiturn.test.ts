@@ -3,7 +3,7 @@
 // A Qwen3-shaped model with the real Qwen2/3 BPE vocabulary: the loss before the first update is
 // node-llama-cpp's cross-entropy over exactly the spans we name by hand, and a memorization task
 // trains, its answers coming back greedily through node-llama-cpp, every turn ending at <|im_end|>.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,29 +15,15 @@ import { llamaSourceDir } from "../src/testing/llama-source-dir.js";
 import { writeTinyLlamaGguf } from "../src/testing/tiny-llama.js";
 import { writeTinyModelGguf } from "../src/testing/tiny-model.js";
 import { greedyCompletions, sharedLlama, tokenCrossEntropy } from "./helpers/llama-eval.js";
+import { multiTurnConversations, multiTurnPrompts, multiTurnSystem, writeMultiTurnJsonl } from "./helpers/multiturn-task.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
 
 const temp = makeTempDir("multiturn");
 const model = path.join(temp.dir, "qwen3.gguf");
 const qwen3Template = readFileSync(path.join(llamaSourceDir(), "models", "templates", "Qwen-Qwen3-0.6B.jinja"), "utf8");
-const system = "You name colours.";
-
-const items = ["lamp", "river", "stone", "cloud", "apple", "chair", "window", "garden"];
-const colours = ["red", "blue", "green", "yellow", "purple", "orange", "black", "white"];
-/** Two exchanges per conversation: an item's colour, then the next item's. */
-const conversations = items.map((item, index) => {
-  const next = items[(index + 3) % items.length];
-  return [
-    { role: "user", content: `What colour is the ${item}?` },
-    { role: "assistant", content: `The ${item} is ${colours[index]}.` },
-    { role: "user", content: `And the ${next}?` },
-    { role: "assistant", content: `The ${next} is ${colours[(index + 3) % items.length]}.` },
-  ];
-});
-
-function writeJsonl(file: string, rows: { role: string; content: string }[][]): void {
-  writeFileSync(file, rows.map((turns) => JSON.stringify({ messages: [{ role: "system", content: system }, ...turns] })).join("\n") + "\n");
-}
+const system = multiTurnSystem;
+const conversations = multiTurnConversations;
+const writeJsonl = writeMultiTurnJsonl;
 
 beforeAll(async () => {
   const vocabPath = path.join(llamaSourceDir(), "models", "ggml-vocab-qwen2.gguf");
@@ -109,15 +95,9 @@ describe("train: multi-turn conversations on Qwen3's template", () => {
 
     // each turn's prompt as the template gives it at inference: the history, then the generation prompt
     const template = new ChatTemplate(qwen3Template);
-    const prompts: string[] = [];
-    const expected: string[] = [];
-    for (const turns of conversations) {
-      for (const answer of [1, 3]) {
-        const messages = [{ role: "system" as const, content: system }, ...turns.slice(0, answer).map((turn) => ({ role: turn.role as "user" | "assistant", content: turn.content }))];
-        prompts.push(template.render({ messages, bos_token: "", eos_token: "<|im_end|>", add_generation_prompt: true }, ""));
-        expected.push(turns[answer].content);
-      }
-    }
+    const cases = multiTurnPrompts(conversations);
+    const prompts = cases.map(({ messages }) => template.render({ messages, bos_token: "", eos_token: "<|im_end|>", add_generation_prompt: true }, ""));
+    const expected = cases.map(({ answer }) => answer);
     const completions = await greedyCompletions(model, prompts, { adapterPath: output, maxTokens: 32 });
     // the first turn was trained as an earlier turn (no think block), the second as the last one (with it)
     const answerOf = (text: string) => text.replace(/^<think>\n\n<\/think>\n\n/, "").trim();

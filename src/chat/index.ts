@@ -3,6 +3,7 @@ export { ChatTemplate, compileChatTemplate, type TemplateMessage, type TemplateV
 export { readChatTemplateFromGguf } from "./gguf-chat-template.js";
 export {
   renderConversation,
+  renderPrompt,
   type RenderableConversation,
   type RenderConversationOptions,
   type RenderedConversation,

@@ -50,6 +50,18 @@ export type RenderableConversation =
 const WHERE = "renderConversation";
 const OPTION_NAMES = ["template", "bosToken", "eosToken", "addGenerationPrompt", "trainOnPrompt", "appendEos", "templateVariables"] as const;
 
+/**
+ * The prompt for the next response: the conversation (ending with a user or tool message) rendered
+ * with the generation prompt, exactly as training renders text (the same fallbacks, the same date).
+ * What generate --chat gives the model and what the Ollama TEMPLATE is derived from.
+ */
+export function renderPrompt(
+  conversation: RenderableConversation,
+  options: { template: string | ChatTemplate; bosToken: string; eosToken: string; templateVariables?: Record<string, unknown> },
+): string {
+  return renderConversation(conversation, { ...options, addGenerationPrompt: true, trainOnPrompt: true }).text;
+}
+
 /** How the spans of a conversation's responses were found (see renderConversation). */
 export type SpanMethod = "prefix" | "search";
 

@@ -6,9 +6,10 @@ import type { LlamaModel, Token } from "node-llama-cpp";
 
 import { compileChatTemplate } from "../chat/chat-template.js";
 import { readChatTemplateFromGguf } from "../chat/gguf-chat-template.js";
+import { renderPrompt } from "../chat/render-conversation.js";
 import { LoraGgufError } from "../errors.js";
 import type { GgufHeader } from "../gguf/reader.js";
-import { readModelAndAdapter } from "../lora/model-and-adapter.js";
+import { readModelAndAdapter, trainingTemplateVariables } from "../lora/model-and-adapter.js";
 import {
   optionalBoolean,
   optionalInteger,
@@ -85,9 +86,9 @@ interface ResolvedGenerateOptions {
 /** Generates a completion of `prompt` (or a chat reply to it) with the model, and the adapter when given. */
 export async function generate(options: GenerateOptions): Promise<GenerateResult> {
   const resolved = resolveOptions("generate", options);
-  const { header, warnings } = await checkInputs("generate", resolved);
+  const { header, warnings, templateVariables } = await checkInputs("generate", resolved);
   return withModel(resolved.model, async (model) => ({
-    ...(await generateWith(model, header, resolved, resolved.adapter)),
+    ...(await generateWith(model, header, { ...resolved, templateVariables }, resolved.adapter)),
     warnings,
   }));
 }
@@ -96,10 +97,11 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
 export async function compareGenerations(options: GenerateOptions & { adapter: string }): Promise<CompareGenerationsResult> {
   const resolved = resolveOptions("compareGenerations", options);
   if (resolved.adapter === undefined) throw new LoraGgufError("E_INVALID_OPTION", "compareGenerations: adapter must be a non-empty string, got undefined");
-  const { header, warnings } = await checkInputs("compareGenerations", resolved);
+  const { header, warnings, templateVariables } = await checkInputs("compareGenerations", resolved);
   return withModel(resolved.model, async (model) => {
-    const base = { ...(await generateWith(model, header, resolved, undefined)), warnings: [] };
-    const adapted = { ...(await generateWith(model, header, resolved, resolved.adapter)), warnings };
+    // both from the prompt the adapter was trained with
+    const base = { ...(await generateWith(model, header, { ...resolved, templateVariables }, undefined)), warnings: [] };
+    const adapted = { ...(await generateWith(model, header, { ...resolved, templateVariables }, resolved.adapter)), warnings };
     return { base, adapted, differ: base.text !== adapted.text };
   });
 }
@@ -129,12 +131,12 @@ function resolveOptions(where: string, options: GenerateOptions): ResolvedGenera
   };
 }
 
-async function checkInputs(where: string, options: ResolvedGenerateOptions): Promise<{ header: GgufHeader; warnings: string[] }> {
-  const { model, warnings } = await readModelAndAdapter(where, options.model, options.adapter);
+async function checkInputs(where: string, options: ResolvedGenerateOptions): Promise<{ header: GgufHeader; warnings: string[]; templateVariables: Record<string, unknown> }> {
+  const { model, adapter, warnings } = await readModelAndAdapter(where, options.model, options.adapter);
   if (options.chat && readChatTemplateFromGguf(model) === undefined) {
     throw new LoraGgufError("E_CHAT_TEMPLATE", `${where}: ${options.model} has no chat template (tokenizer.chat_template); generate without chat to complete the prompt as text`);
   }
-  return { header: model, warnings };
+  return { header: model, warnings, templateVariables: trainingTemplateVariables(adapter) };
 }
 
 async function withModel<T>(modelPath: string, use: (model: LlamaModel) => Promise<T>): Promise<T> {
@@ -153,21 +155,24 @@ async function withModel<T>(modelPath: string, use: (model: LlamaModel) => Promi
 }
 
 /** The text the model is given: the chat template's render of one user message (after an optional system one), or the prompt itself. */
-function promptText(header: GgufHeader, model: LlamaModel, options: ResolvedGenerateOptions): string {
+function promptText(header: GgufHeader, model: LlamaModel, options: ResolvedGenerateOptions & { templateVariables: Record<string, unknown> }): string {
   if (!options.chat) return options.prompt;
-  const template = compileChatTemplate(readChatTemplateFromGguf(header)!);
-  const messages = [
-    ...(options.system === undefined ? [] : [{ role: "system" as const, content: options.system }]),
-    { role: "user" as const, content: options.prompt },
-  ];
-  // the same bos/eos texts training renders with (training-samples.ts), so prompts match what was trained
-  return template.render(
-    { messages, bos_token: model.tokens.bosString ?? "", eos_token: model.tokens.eosString ?? "", add_generation_prompt: true },
-    " for the prompt",
-  );
+  const turns = [{ role: "user" as const, content: options.prompt }];
+  // rendered as training renders (renderPrompt), with the same bos/eos texts (training-samples.ts)
+  return renderPrompt(options.system === undefined ? { turns } : { system: options.system, turns }, {
+    template: compileChatTemplate(readChatTemplateFromGguf(header)!),
+    bosToken: model.tokens.bosString ?? "",
+    eosToken: model.tokens.eosString ?? "",
+    templateVariables: options.templateVariables,
+  });
 }
 
-async function generateWith(model: LlamaModel, header: GgufHeader, options: ResolvedGenerateOptions, adapter: string | undefined): Promise<Omit<GenerateResult, "warnings">> {
+async function generateWith(
+  model: LlamaModel,
+  header: GgufHeader,
+  options: ResolvedGenerateOptions & { templateVariables: Record<string, unknown> },
+  adapter: string | undefined,
+): Promise<Omit<GenerateResult, "warnings">> {
   options.signal?.throwIfAborted();
   const started = performance.now();
   const prompt = promptText(header, model, options);

@@ -5,6 +5,7 @@ import path from "node:path";
 import { LoraGgufError } from "../errors.js";
 import { readGgufHeader, type GgufHeader } from "../gguf/reader.js";
 import { baseModelFingerprint } from "../train/base-fingerprint.js";
+import { thinkingTemplateVariables } from "../train/train-options.js";
 
 export interface ModelAndAdapter {
   model: GgufHeader;
@@ -19,6 +20,23 @@ const metadataValue = (header: GgufHeader, key: string) => header.metadataByKey.
  * Reads both headers: E_INPUT_NOT_FOUND / E_BAD_GGUF for unreadable files, E_WRONG_KIND when the
  * model is an adapter or the adapter is not a LoRA, E_ADAPTER_MISMATCH when their architectures differ.
  */
+/**
+ * The chat template variables the adapter was trained with (its training configuration's thinking
+ * mode), so that prompts given to the fine-tune are rendered as its data was; {} without an adapter
+ * or a recorded configuration.
+ */
+export function trainingTemplateVariables(adapter: GgufHeader | undefined): Record<string, unknown> {
+  const raw = adapter === undefined ? undefined : metadataValue(adapter, "adapter.lora.training_config");
+  if (typeof raw !== "string") return {};
+  let thinking: unknown;
+  try {
+    thinking = (JSON.parse(raw) as { thinking?: unknown }).thinking;
+  } catch {
+    return {};
+  }
+  return thinking === "on" || thinking === "off" ? thinkingTemplateVariables(thinking) : {};
+}
+
 export async function readModelAndAdapter(where: string, modelPath: string, adapterPath: string | undefined): Promise<ModelAndAdapter> {
   const model = await readGgufHeader(modelPath);
   if (metadataValue(model, "general.type") === "adapter") {

@@ -3,7 +3,7 @@ import path from "node:path";
 import { readChatTemplateFromGguf } from "../chat/gguf-chat-template.js";
 import { LoraGgufError } from "../errors.js";
 import type { GgufHeader } from "../gguf/reader.js";
-import { readModelAndAdapter } from "../lora/model-and-adapter.js";
+import { readModelAndAdapter, trainingTemplateVariables } from "../lora/model-and-adapter.js";
 import { optionalPlainObject, rejectUnknownOptions, requireOptionsObject, requireString, requireStringAllowEmpty } from "../validate.js";
 import { endOfGenerationTokens, specialTokenText, vocabularyTokens } from "./end-of-generation-tokens.js";
 import { quoteModelfileValue } from "./modelfile-syntax.js";
@@ -69,12 +69,12 @@ export async function buildModelfile(options: ModelfileOptions): Promise<Modelfi
   const relativeTo = given.relativeTo === undefined ? undefined : requireString(WHERE, "relativeTo", given.relativeTo);
   const { stops: extraStops, parameters: userParameters } = resolveParameters(optionalPlainObject(WHERE, "parameters", given.parameters) ?? {});
 
-  const { model, warnings } = await readModelAndAdapter(WHERE, modelPath, adapterPath);
+  const { model, adapter, warnings } = await readModelAndAdapter(WHERE, modelPath, adapterPath);
   const tokens = vocabularyTokens(model, WHERE);
   const eosToken = specialTokenText(model, tokens, "tokenizer.ggml.eos_token_id") ?? "";
   // Ollama, like llama.cpp, puts BOS in front when the vocabulary asks for it; a template writing it too would double it
   const bosToken = addsBos(model) ? "" : (specialTokenText(model, tokens, "tokenizer.ggml.bos_token_id") ?? "");
-  const choice = chooseOllamaTemplate(readChatTemplateFromGguf(model), { bosToken, eosToken });
+  const choice = chooseOllamaTemplate(readChatTemplateFromGguf(model), { bosToken, eosToken }, trainingTemplateVariables(adapter));
   warnings.push(...choice.warnings);
 
   const stops = [...new Set([...endOfGenerationTokens(model, WHERE).map((token) => token.text), ...choice.stops, ...extraStops])];

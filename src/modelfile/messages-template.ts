@@ -5,7 +5,7 @@
 // each with and without a system message. Ollama executes a .Messages template once, with .System
 // holding every system message and .Messages all messages (ollama/template/template.go).
 import { compileChatTemplate, type TemplateMessage } from "../chat/chat-template.js";
-import { renderConversation } from "../chat/render-conversation.js";
+import { renderPrompt } from "../chat/render-conversation.js";
 
 const SYSTEM = "Q7SYSTEMQ7";
 const USERS = ["Q7USERONEQ7", "Q7USERTWOQ7", "Q7USERTHREEQ7"];
@@ -37,18 +37,22 @@ export type MessagesTemplateDerivation = { template: string; pieces: MessagesTem
  * message, earlier turns are rewritten), or a conversation of the set renders otherwise.
  * `bosToken` is "" when the runtime adds BOS itself, as Ollama does.
  */
-export function deriveMessagesTemplate(chatTemplate: string, tokens: { bosToken: string; eosToken: string }): MessagesTemplateDerivation {
+export function deriveMessagesTemplate(
+  chatTemplate: string,
+  tokens: { bosToken: string; eosToken: string },
+  templateVariables: Record<string, unknown> = {},
+): MessagesTemplateDerivation {
   let template: ReturnType<typeof compileChatTemplate>;
   try {
     template = compileChatTemplate(chatTemplate);
   } catch (error) {
     return { reason: (error as Error).message };
   }
-  // rendered as training renders prompts (the same fallbacks for tool-use templates, the same date)
+  // rendered as training renders prompts (the same fallbacks for tool-use templates, the same date, the same enable_thinking)
   const render = (messages: TemplateMessage[]): string => {
     const system = messages[0]?.role === "system" ? messages[0].content : undefined;
     const turns = messages.filter((message) => message.role !== "system").map((message) => ({ role: message.role as "user" | "assistant", content: message.content }));
-    return renderConversation(system === undefined ? { turns } : { system, turns }, { template, ...tokens, addGenerationPrompt: true, trainOnPrompt: true }).text;
+    return renderPrompt(system === undefined ? { turns } : { system, turns }, { template, ...tokens, templateVariables });
   };
   const user = (index: number): TemplateMessage => ({ role: "user", content: USERS[index] });
   const answer = (index: number): TemplateMessage => ({ role: "assistant", content: ANSWERS[index] });

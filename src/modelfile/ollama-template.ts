@@ -48,7 +48,12 @@ export interface OllamaTemplateChoice {
 const CUSTOM_MATCH = "custom-matching";
 const AUTO_CONVERSION = "auto-conversion";
 
-export function chooseOllamaTemplate(chatTemplate: string | undefined, tokens: { bosToken: string; eosToken: string }): OllamaTemplateChoice {
+/** `templateVariables`: those training rendered with (enable_thinking), so that TEMPLATE gives the model the same prompts. */
+export function chooseOllamaTemplate(
+  chatTemplate: string | undefined,
+  tokens: { bosToken: string; eosToken: string },
+  templateVariables: Record<string, unknown> = {},
+): OllamaTemplateChoice {
   if (chatTemplate === undefined) {
     return {
       source: "none",
@@ -65,7 +70,7 @@ export function chooseOllamaTemplate(chatTemplate: string | undefined, tokens: {
 
   let entry: OllamaChatTemplateMapEntry | undefined;
   let utilsFailure: string | undefined;
-  const messages = deriveMessagesTemplate(chatTemplate, tokens);
+  const messages = deriveMessagesTemplate(chatTemplate, tokens, templateVariables);
   try {
     entry = convertGGUFTemplateToOllama({ chat_template: chatTemplate, bos_token: tokens.bosToken, eos_token: tokens.eosToken });
   } catch (error) {
