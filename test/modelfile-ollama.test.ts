@@ -122,4 +122,17 @@ describe.skipIf(!haveGo)("Ollama renders the Modelfile's TEMPLATE as training re
       expect(trainingPrompt(sources[index], messages), name).toBe(expected[index]);
     });
   });
+
+  it("Qwen3 with thinking off: Ollama's prompt ends with the empty think block, as training's does", () => {
+    const source = readFileSync(path.join(templatesDir, "Qwen-Qwen3-0.6B.jinja"), "utf8");
+    const choice = chooseOllamaTemplate(source, { bosToken: "", eosToken: "</s>" }, { enable_thinking: false });
+    const [result] = renderWithOllama([{ template: choice.template!, messages: conversations[2] }]);
+    const expected =
+      "<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nCapital of France?<|im_end|>\n<|im_start|>assistant\nParis.<|im_end|>\n" +
+      "<|im_start|>user\nAnd of Italy?<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n";
+    expect(result).toEqual({ text: expected });
+    const system = conversations[2][0].content;
+    const turns = conversations[2].slice(1).map((message) => ({ role: message.role as "user" | "assistant", content: message.content }));
+    expect(renderConversation({ system, turns }, { template: source, bosToken: "", eosToken: "</s>", addGenerationPrompt: true, trainOnPrompt: true, templateVariables: { enable_thinking: false } }).text).toBe(expected);
+  });
 });

@@ -7,7 +7,8 @@ import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { buildModelfile, isLoraGgufError, modelfileDefaultParameters, parseModelfile, readGgufHeader } from "../src/index.js";
+import { buildModelfile, isLoraGgufError, modelfileDefaultParameters, parseModelfile, readGgufHeader, type GgufHeader } from "../src/index.js";
+import { trainingTemplateVariables } from "../src/lora/model-and-adapter.js";
 import { packageRoot } from "../src/native.js";
 import { writeTinyModelGguf } from "../src/testing/tiny-model.js";
 import { llamaSourceDir } from "../src/testing/tiny-llama.js";
@@ -164,6 +165,29 @@ describe("buildModelfile: TEMPLATE and stops from the GGUF", () => {
   });
 });
 
+describe("buildModelfile: thinking", () => {
+  it("Qwen3 with thinking off: the generation prompt holds the empty think block training put in the prompt; on and auto leave it out", async () => {
+    const model = await vocabOnlyModel("qwen3-thinking.gguf", "qwen2", chatTemplate("Qwen-Qwen3-0.6B"));
+    const off = await buildModelfile({ model, thinking: "off" });
+    const on = await buildModelfile({ model, thinking: "on" });
+    const auto = await buildModelfile({ model });
+    expect(off.template).toContain("{{ if $last }}<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n{{ else }}");
+    expect(on.template).toBe(auto.template);
+    expect(on.template).not.toContain("<think>");
+    expect(off.verification?.same).toBe(true);
+    expect(off.verification?.trainingPrompt.endsWith("<|im_start|>assistant\n<think>\n\n</think>\n\n")).toBe(true);
+    expect((await rejection(buildModelfile({ model, thinking: "maybe" as never }))).code).toBe("E_INVALID_OPTION");
+  });
+
+  it("an adapter's recorded thinking mode is what the TEMPLATE is derived with", () => {
+    const header = (config: unknown) => ({ metadataByKey: new Map([["adapter.lora.training_config", { key: "adapter.lora.training_config", value: JSON.stringify(config) }]]) }) as unknown as GgufHeader;
+    expect(trainingTemplateVariables(header({ thinking: "off" }))).toEqual({ enable_thinking: false });
+    expect(trainingTemplateVariables(header({ thinking: "on" }))).toEqual({ enable_thinking: true });
+    expect(trainingTemplateVariables(header({ thinking: "auto" }))).toEqual({});
+    expect(trainingTemplateVariables(undefined)).toEqual({});
+  });
+});
+
 describe("buildModelfile: fallbacks", () => {
   it("Qwen3.5, which ollama-utils cannot map: derived, with history turns as the chat template writes them (no think blocks) and <think> opening the answer", async () => {
     const model = await vocabOnlyModel("qwen3.5.gguf", "qwen2", chatTemplate("Qwen3.5-4B"));
@@ -316,7 +340,7 @@ describe("lora-gguf modelfile", () => {
   it("--help lists every flag", () => {
     const help = run("modelfile", "--help");
     expect(help.code).toBe(0);
-    for (const flag of ["--model", "--lora", "--system", "--parameter", "--output", "--force", "--json"]) expect(help.stdout).toContain(flag);
+    for (const flag of ["--model", "--lora", "--system", "--parameter", "--output", "--force", "--json", "--thinking", "--verify"]) expect(help.stdout).toContain(flag);
   });
 
   it("writes the Modelfile with paths relative to it, and prints the ollama create command", () => {
@@ -337,6 +361,13 @@ describe("lora-gguf modelfile", () => {
     expect(again.stderr).toBe(`lora-gguf: modelfile: ${output} already exists; pass force (--force) to overwrite it [E_OUTPUT_EXISTS]\n`);
     expect(run("modelfile", "--model", mistral, "-o", output, "--force").code).toBe(0);
     expect(parseModelfile(readFileSync(output, "utf8")).adapters).toEqual([]);
+  });
+
+  it("--verify prints a sample prompt as training renders it and says whether Ollama's is the same", () => {
+    const verified = run("modelfile", "--model", qwen, "--verify");
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stderr).toContain("verify: Ollama's prompt is the one training renders\n--- prompt as training renders it ---\n<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n");
+    expect(verified.stderr).toContain("<|im_start|>user\nAnd of Italy?<|im_end|>\n<|im_start|>assistant\n\n---\n");
   });
 
   it("prints the Modelfile without -o; --json gives the result", async () => {

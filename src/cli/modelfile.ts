@@ -1,11 +1,12 @@
 import { open } from "node:fs/promises";
 import path from "node:path";
 
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 
 import { LoraGgufError } from "../errors.js";
 import { prepareAtomicOutput } from "../io/atomic-output.js";
 import { buildModelfile, type ModelfileResult } from "../modelfile/build-modelfile.js";
+import { THINKING_MODES, type ThinkingMode } from "../train/train-options.js";
 import { printJson, runAction } from "./output.js";
 
 interface ModelfileFlags {
@@ -16,6 +17,8 @@ interface ModelfileFlags {
   output?: string;
   force?: boolean;
   json?: boolean;
+  thinking?: ThinkingMode;
+  verify?: boolean;
 }
 
 export function registerModelfileCommand(program: Command): void {
@@ -27,6 +30,10 @@ export function registerModelfileCommand(program: Command): void {
     .option("--system <text>", "default system prompt (SYSTEM)")
     .option("--parameter <name=value>", "a PARAMETER over the defaults, e.g. temperature=0.2 or stop=END (repeatable)", collect, [])
     .option("-o, --output <file>", "Modelfile to write (FROM/ADAPTER relative to its directory); default: print it")
+    .addOption(
+      new Option("--thinking <mode>", "the chat template's enable_thinking as training used it: on, off, or auto for the adapter's recorded setting (default auto)").choices(THINKING_MODES),
+    )
+    .option("--verify", "print a sample conversation's prompt as training renders it and as Ollama renders TEMPLATE, and whether they are the same")
     .option("-f, --force", "overwrite an existing output")
     .option("--json", "print the result as JSON")
     .action((flags: ModelfileFlags, command: Command) =>
@@ -46,6 +53,7 @@ export function registerModelfileCommand(program: Command): void {
           system: flags.system,
           parameters,
           relativeTo: output === undefined ? undefined : path.dirname(output),
+          thinking: flags.thinking,
         });
         if (output !== undefined) await writeModelfile(output, result.text, flags.force === true, [flags.model, ...(flags.lora ? [flags.lora] : [])]);
         const createCommand = `ollama create ${ollamaModelName(flags.model)} -f ${output === undefined ? "Modelfile" : shellQuote(flags.output!)}`;
@@ -55,6 +63,12 @@ export function registerModelfileCommand(program: Command): void {
           return;
         }
         for (const warning of result.warnings) process.stderr.write(`lora-gguf: warning: ${warning}\n`);
+        if (flags.verify && result.verification !== undefined) {
+          const { summary, trainingPrompt, ollamaPrompt } = result.verification;
+          process.stderr.write(`verify: ${summary}\n--- prompt as training renders it ---\n${trainingPrompt}\n`);
+          if (ollamaPrompt !== undefined && ollamaPrompt !== trainingPrompt) process.stderr.write(`--- prompt as Ollama renders TEMPLATE ---\n${ollamaPrompt}\n`);
+          process.stderr.write("---\n");
+        }
         if (output === undefined) {
           process.stdout.write(result.text);
           process.stderr.write(`save it as Modelfile, then run: ${createCommand}\n`);

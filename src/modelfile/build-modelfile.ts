@@ -1,13 +1,16 @@
 import path from "node:path";
 
 import { readChatTemplateFromGguf } from "../chat/gguf-chat-template.js";
+import { renderPrompt } from "../chat/render-conversation.js";
 import { LoraGgufError } from "../errors.js";
 import type { GgufHeader } from "../gguf/reader.js";
 import { readModelAndAdapter, trainingTemplateVariables } from "../lora/model-and-adapter.js";
+import { THINKING_MODES, thinkingTemplateVariables, type ThinkingMode } from "../train/train-options.js";
 import { optionalPlainObject, rejectUnknownOptions, requireOptionsObject, requireString, requireStringAllowEmpty } from "../validate.js";
 import { endOfGenerationTokens, specialTokenText, vocabularyTokens } from "./end-of-generation-tokens.js";
 import { quoteModelfileValue } from "./modelfile-syntax.js";
-import { chooseOllamaTemplate, type TemplateSource } from "./ollama-template.js";
+import { ollamaRender } from "./messages-template.js";
+import { chooseOllamaTemplate, type OllamaTemplateChoice, type TemplateSource } from "./ollama-template.js";
 
 export interface ModelfileOptions {
   /** The GGUF model for FROM: a merged model, or the base when `adapter` is given. */
@@ -23,6 +26,22 @@ export interface ModelfileOptions {
   parameters?: Record<string, number | string | readonly string[]>;
   /** Write FROM and ADAPTER relative to this directory (the Modelfile's; Ollama resolves them from there). Default: absolute paths. */
   relativeTo?: string;
+  /**
+   * The chat template's enable_thinking as training rendered it: "on", "off", or "auto" (default) for
+   * the adapter's recorded training configuration, else the template's default.
+   */
+  thinking?: ThinkingMode;
+}
+
+/** A sample conversation's prompt as training renders it and as Ollama renders TEMPLATE (modelfile --verify). */
+export interface TemplateVerification {
+  /** System prompt, two exchanges, the second awaiting its answer. */
+  trainingPrompt: string;
+  /** Ollama's render of TEMPLATE for the same messages; undefined when it cannot be computed here (a library or converted template). */
+  ollamaPrompt?: string;
+  same: boolean | undefined;
+  /** One line: the same, where they differ, or why it cannot be told. */
+  summary: string;
 }
 
 export interface ModelfileResult {
@@ -39,6 +58,7 @@ export interface ModelfileResult {
   parameters: [name: string, value: number | string][];
   /** What to check in the result: a template that is not an exact match, a SYSTEM the template ignores, ... */
   warnings: string[];
+  verification?: TemplateVerification;
 }
 
 /**
@@ -52,7 +72,7 @@ export interface ModelfileResult {
 export const modelfileDefaultParameters: Readonly<Record<string, number>> = { temperature: 0.7, top_p: 0.9, repeat_penalty: 1 };
 
 const WHERE = "buildModelfile";
-const OPTION_NAMES = ["model", "adapter", "system", "parameters", "relativeTo"] as const;
+const OPTION_NAMES = ["model", "adapter", "system", "parameters", "relativeTo", "thinking"] as const;
 const PARAMETER_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
@@ -74,7 +94,13 @@ export async function buildModelfile(options: ModelfileOptions): Promise<Modelfi
   const eosToken = specialTokenText(model, tokens, "tokenizer.ggml.eos_token_id") ?? "";
   // Ollama, like llama.cpp, puts BOS in front when the vocabulary asks for it; a template writing it too would double it
   const bosToken = addsBos(model) ? "" : (specialTokenText(model, tokens, "tokenizer.ggml.bos_token_id") ?? "");
-  const choice = chooseOllamaTemplate(readChatTemplateFromGguf(model), { bosToken, eosToken }, trainingTemplateVariables(adapter));
+  const thinking = (given.thinking ?? "auto") as ThinkingMode;
+  if (!THINKING_MODES.includes(thinking)) {
+    throw new LoraGgufError("E_INVALID_OPTION", `${WHERE}: thinking must be ${THINKING_MODES.join(", ")}, got ${String(given.thinking)}`);
+  }
+  const templateVariables = thinking === "auto" ? trainingTemplateVariables(adapter) : thinkingTemplateVariables(thinking);
+  const chatTemplate = readChatTemplateFromGguf(model);
+  const choice = chooseOllamaTemplate(chatTemplate, { bosToken, eosToken }, templateVariables);
   warnings.push(...choice.warnings);
 
   const stops = [...new Set([...endOfGenerationTokens(model, WHERE).map((token) => token.text), ...choice.stops, ...extraStops])];
@@ -97,6 +123,7 @@ export async function buildModelfile(options: ModelfileOptions): Promise<Modelfi
   }
 
   return {
+    verification: chatTemplate === undefined ? undefined : verifyTemplate(chatTemplate, choice, { bosToken, eosToken }, templateVariables),
     text: `${lines.join("\n")}\n`,
     template: choice.template,
     templateSource: choice.source,
@@ -105,6 +132,35 @@ export async function buildModelfile(options: ModelfileOptions): Promise<Modelfi
     parameters,
     warnings,
   };
+}
+
+const SAMPLE_SYSTEM = "You are a helpful assistant.";
+const SAMPLE_TURNS = [
+  { role: "user" as const, content: "What is the capital of France?" },
+  { role: "assistant" as const, content: "Paris." },
+  { role: "user" as const, content: "And of Italy?" },
+];
+
+function verifyTemplate(
+  chatTemplate: string,
+  choice: OllamaTemplateChoice,
+  tokens: { bosToken: string; eosToken: string },
+  templateVariables: Record<string, unknown>,
+): TemplateVerification {
+  let trainingPrompt: string;
+  try {
+    trainingPrompt = renderPrompt({ system: SAMPLE_SYSTEM, turns: SAMPLE_TURNS }, { template: chatTemplate, ...tokens, templateVariables });
+  } catch (error) {
+    return { trainingPrompt: "", same: undefined, summary: `the chat template cannot render the sample conversation: ${(error as Error).message}` };
+  }
+  if (choice.messagesPieces === undefined) {
+    return { trainingPrompt, same: undefined, summary: `TEMPLATE is ${choice.description}: its render cannot be computed here; compare it with the training prompt below` };
+  }
+  const ollamaPrompt = ollamaRender(choice.messagesPieces, [{ role: "system", content: SAMPLE_SYSTEM }, ...SAMPLE_TURNS]);
+  if (ollamaPrompt === trainingPrompt) return { trainingPrompt, ollamaPrompt, same: true, summary: "Ollama's prompt is the one training renders" };
+  let at = 0;
+  while (at < trainingPrompt.length && trainingPrompt[at] === ollamaPrompt[at]) at++;
+  return { trainingPrompt, ollamaPrompt, same: false, summary: `Ollama's prompt differs from training's at character ${at}` };
 }
 
 function resolveParameters(raw: Record<string, unknown>): { stops: string[]; parameters: Record<string, number | string> } {

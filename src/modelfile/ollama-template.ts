@@ -10,7 +10,7 @@
 import { convertGGUFTemplateToOllama, type OllamaChatTemplateMapEntry } from "@huggingface/ollama-utils";
 
 import { deriveOllamaTemplate } from "./derived-template.js";
-import { deriveMessagesTemplate } from "./messages-template.js";
+import { deriveMessagesTemplate, type MessagesTemplatePieces } from "./messages-template.js";
 
 export type TemplateSource =
   /** Ollama's library template for this chat template, matched by its text. */
@@ -42,6 +42,8 @@ export interface OllamaTemplateChoice {
   supportsSystem: boolean;
   /** One line for the Modelfile saying where TEMPLATE came from. */
   description: string;
+  /** For "derived-messages": the pieces TEMPLATE is made of, from which Ollama's render can be simulated (ollamaRender). */
+  messagesPieces?: MessagesTemplatePieces;
   warnings: string[];
 }
 
@@ -105,6 +107,7 @@ export function chooseOllamaTemplate(
       stops: library?.stops ?? [],
       parameters: library?.parameters ?? {},
       supportsSystem: messages.pieces.system !== undefined,
+      messagesPieces: messages.pieces,
       description:
         "derived from the GGUF's chat template by rendering it: multi-turn (.Messages), checked to give the chat template's own text " +
         "for one to three turns with and without a system message",
