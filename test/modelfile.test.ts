@@ -188,6 +188,15 @@ describe("buildModelfile: thinking", () => {
   });
 });
 
+describe("buildModelfile: stops", () => {
+  it("the end-of-turn text training taught the model is a stop even when the vocabulary does not mark it end-of-generation (Reka's <sep>)", async () => {
+    const model = await vocabOnlyModel("reka.gguf", "qwen2", chatTemplate("Reka-Edge"));
+    const result = await buildModelfile({ model });
+    expect(result.templateSource).toBe("derived-messages");
+    expect(result.stops).toEqual(["<|endoftext|>", "<|im_end|>", "<sep>"]);
+  });
+});
+
 describe("buildModelfile: fallbacks", () => {
   it("Qwen3.5, which ollama-utils cannot map: derived, with history turns as the chat template writes them (no think blocks) and <think> opening the answer", async () => {
     const model = await vocabOnlyModel("qwen3.5.gguf", "qwen2", chatTemplate("Qwen3.5-4B"));

@@ -62,6 +62,25 @@ export function renderPrompt(
   return renderConversation(conversation, { ...options, addGenerationPrompt: true, trainOnPrompt: true }).text;
 }
 
+/**
+ * The text a trained response ends with: the template's end-of-turn marker after a last response
+ * (<|im_end|>, <|eot_id|>, "<|END_RESPONSE|><|END_OF_TURN_TOKEN|>"), without surrounding whitespace,
+ * or EOS for templates that write none (training appends it). A runtime should stop on it.
+ */
+export function responseEndText(
+  template: string | ChatTemplate,
+  tokens: { bosToken: string; eosToken: string },
+  templateVariables: Record<string, unknown> = {},
+): string {
+  const answer = "Q7ANSWERQ7";
+  const text = renderConversation(
+    { turns: [{ role: "user", content: "Q7PROMPTQ7" }, { role: "assistant", content: answer }] },
+    { template, ...tokens, templateVariables, trainOnPrompt: true },
+  ).text;
+  const marker = endOfTurnMarker(text, answer, tokens.eosToken).trim();
+  return marker === "" ? tokens.eosToken : marker;
+}
+
 /** How the spans of a conversation's responses were found (see renderConversation). */
 export type SpanMethod = "prefix" | "search";
 

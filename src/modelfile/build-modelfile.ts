@@ -1,7 +1,7 @@
 import path from "node:path";
 
 import { readChatTemplateFromGguf } from "../chat/gguf-chat-template.js";
-import { renderPrompt } from "../chat/render-conversation.js";
+import { renderPrompt, responseEndText } from "../chat/render-conversation.js";
 import { LoraGgufError } from "../errors.js";
 import type { GgufHeader } from "../gguf/reader.js";
 import { readModelAndAdapter, trainingTemplateVariables } from "../lora/model-and-adapter.js";
@@ -103,7 +103,9 @@ export async function buildModelfile(options: ModelfileOptions): Promise<Modelfi
   const choice = chooseOllamaTemplate(chatTemplate, { bosToken, eosToken }, templateVariables);
   warnings.push(...choice.warnings);
 
-  const stops = [...new Set([...endOfGenerationTokens(model, WHERE).map((token) => token.text), ...choice.stops, ...extraStops])];
+  // what training taught the model to end an answer with, where that is not an end-of-generation token already
+  const responseEnd = chatTemplate === undefined || choice.template === undefined ? [] : [trainedResponseEnd(chatTemplate, { bosToken, eosToken }, templateVariables)];
+  const stops = [...new Set([...endOfGenerationTokens(model, WHERE).map((token) => token.text), ...responseEnd.filter((text) => text !== ""), ...choice.stops, ...extraStops])];
   const parameters = Object.entries({ ...modelfileDefaultParameters, ...choice.parameters, ...userParameters });
   if (system !== undefined && system !== "" && !choice.supportsSystem) {
     warnings.push(choice.template === undefined ? "SYSTEM has no effect without a TEMPLATE" : "TEMPLATE has no {{ .System }}, so SYSTEM has no effect");
@@ -132,6 +134,14 @@ export async function buildModelfile(options: ModelfileOptions): Promise<Modelfi
     parameters,
     warnings,
   };
+}
+
+function trainedResponseEnd(chatTemplate: string, tokens: { bosToken: string; eosToken: string }, templateVariables: Record<string, unknown>): string {
+  try {
+    return responseEndText(chatTemplate, tokens, templateVariables);
+  } catch {
+    return "";
+  }
 }
 
 const SAMPLE_SYSTEM = "You are a helpful assistant.";
