@@ -14,6 +14,12 @@ import { llamaSourceDir } from "../src/testing/llama-source-dir.js";
 import { OLLAMA_RENDERER_MISSING, ollamaRendererAvailable, renderWithOllama, type OllamaMessage } from "./helpers/ollama-render.js";
 
 const templatesDir = path.join(llamaSourceDir(), "models", "templates");
+
+/** Meta-Llama-3-8B-Instruct's tokenizer_config.json chat_template (not in llama.cpp's corpus). */
+const LLAMA3 = "Meta-Llama-3-8B-Instruct (tokenizer_config)";
+const LLAMA3_TEMPLATE =
+  "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'+ message['content'] | trim + '<|eot_id|>' %}" +
+  "{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}{{ content }}{% endfor %}{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}";
 const haveGo = ollamaRendererAvailable();
 if (!haveGo) console.warn(`skipping Ollama render tests: ${OLLAMA_RENDERER_MISSING}`);
 
@@ -104,18 +110,29 @@ describe.skipIf(!haveGo)("Ollama renders the Modelfile's TEMPLATE as training re
       "You are terse.<｜User｜>Capital of France?<｜Assistant｜>Paris.<｜end▁of▁sentence｜><｜User｜>And of Italy?<｜Assistant｜><think>\n</think>",
     ],
   ];
-  it("Llama 3.1, Qwen2.5, Qwen3, Mistral Nemo, Phi-3.5, DeepSeek-R1-Distill and Gemma 2: exactly the trained prompt", () => {
+  it("Llama 3, 3.1, 3.2, 3.3, Qwen2.5, Qwen3, Mistral Nemo, Phi-3.5, DeepSeek-R1-Distill and Gemma 2: exactly the trained prompt", () => {
     const gemma = "google-gemma-2-2b-it";
+    const llama31 = literals[0][1];
     const cases = [
       ...literals.map(([name]) => ({ name, messages: conversations[2] })),
+      // the same prompt as 3.1's, date header and all
+      { name: "meta-llama-Llama-3.2-3B-Instruct", messages: conversations[2] },
+      { name: "meta-llama-Llama-3.3-70B-Instruct", messages: conversations[2] },
+      { name: LLAMA3, messages: conversations[2] },
       // Gemma 2 refuses system messages
       { name: gemma, messages: conversations[1] },
     ];
     const expected = [
       ...literals.map(([, text]) => text),
+      llama31,
+      llama31,
+      // Llama 3 (the tutorial's model): no date header; Ollama's library match for it is ChatML (dolphin-llama3)
+      "<|start_header_id|>system<|end_header_id|>\n\nYou are terse.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nCapital of France?<|eot_id|>" +
+        "<|start_header_id|>assistant<|end_header_id|>\n\nParis.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nAnd of Italy?<|eot_id|>" +
+        "<|start_header_id|>assistant<|end_header_id|>\n\n",
       "<start_of_turn>user\nCapital of France?<end_of_turn>\n<start_of_turn>model\nParis.<end_of_turn>\n<start_of_turn>user\nAnd of Italy?<end_of_turn>\n<start_of_turn>model\n",
     ];
-    const sources = cases.map(({ name }) => readFileSync(path.join(templatesDir, `${name}.jinja`), "utf8"));
+    const sources = cases.map(({ name }) => (name === LLAMA3 ? LLAMA3_TEMPLATE : readFileSync(path.join(templatesDir, `${name}.jinja`), "utf8")));
     const rendered = renderWithOllama(cases.map(({ messages }, index) => ({ template: chooseOllamaTemplate(sources[index], { bosToken: "", eosToken: "</s>" }).template!, messages })));
     cases.forEach(({ name, messages }, index) => {
       expect(rendered[index], name).toEqual({ text: expected[index] });
