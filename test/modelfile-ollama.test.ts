@@ -15,6 +15,10 @@ import { OLLAMA_RENDERER_MISSING, ollamaRendererAvailable, renderWithOllama, typ
 
 const templatesDir = path.join(llamaSourceDir(), "models", "templates");
 
+/** Gemma 3's chat template (as its GGUFs carry it, string content; not in llama.cpp's corpus). */
+const GEMMA3 = "Gemma 3 (tokenizer_config)";
+const GEMMA3_TEMPLATE = "{{ bos_token }}\n{%- if messages[0]['role'] == 'system' -%}\n    {%- if messages[0]['content'] is string -%}\n        {%- set first_user_prefix = messages[0]['content'] + '\n\n' -%}\n    {%- else -%}\n        {%- set first_user_prefix = messages[0]['content'][0]['text'] + '\n\n' -%}\n    {%- endif -%}\n    {%- set loop_messages = messages[1:] -%}\n{%- else -%}\n    {%- set first_user_prefix = \"\" -%}\n    {%- set loop_messages = messages -%}\n{%- endif -%}\n{%- for message in loop_messages -%}\n    {%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}\n        {{ raise_exception(\"Conversation roles must alternate user/assistant/user/assistant/...\") }}\n    {%- endif -%}\n    {%- if (message['role'] == 'assistant') -%}\n        {%- set role = \"model\" -%}\n    {%- else -%}\n        {%- set role = message['role'] -%}\n    {%- endif -%}\n    {{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else \"\") }}\n    {%- if message['content'] is string -%}\n        {{ message['content'] | trim }}\n    {%- elif message['content'] is iterable -%}\n        {%- for item in message['content'] -%}\n            {%- if item['type'] == 'image' -%}\n                {{ '<start_of_image>' }}\n            {%- elif item['type'] == 'text' -%}\n                {{ item['text'] | trim }}\n            {%- endif -%}\n        {%- endfor -%}\n    {%- else -%}\n        {{ raise_exception(\"Invalid content type\") }}\n    {%- endif -%}\n    {{ '<end_of_turn>\n' }}\n{%- endfor -%}\n{%- if add_generation_prompt -%}\n    {{'<start_of_turn>model\n'}}\n{%- endif -%}\n";
+
 /** Meta-Llama-3-8B-Instruct's tokenizer_config.json chat_template (not in llama.cpp's corpus). */
 const LLAMA3 = "Meta-Llama-3-8B-Instruct (tokenizer_config)";
 const LLAMA3_TEMPLATE =
@@ -110,7 +114,7 @@ describe.skipIf(!haveGo)("Ollama renders the Modelfile's TEMPLATE as training re
       "You are terse.<｜User｜>Capital of France?<｜Assistant｜>Paris.<｜end▁of▁sentence｜><｜User｜>And of Italy?<｜Assistant｜><think>\n</think>",
     ],
   ];
-  it("Llama 3, 3.1, 3.2, 3.3, Qwen2.5, Qwen3, Mistral Nemo, Phi-3.5, DeepSeek-R1-Distill and Gemma 2: exactly the trained prompt", () => {
+  it("Llama 3, 3.1, 3.2, 3.3, Qwen2.5, Qwen3, Mistral Nemo, Phi-3.5, DeepSeek-R1-Distill, Gemma 2 and 3: exactly the trained prompt", () => {
     const gemma = "google-gemma-2-2b-it";
     const llama31 = literals[0][1];
     const cases = [
@@ -119,6 +123,8 @@ describe.skipIf(!haveGo)("Ollama renders the Modelfile's TEMPLATE as training re
       { name: "meta-llama-Llama-3.2-3B-Instruct", messages: conversations[2] },
       { name: "meta-llama-Llama-3.3-70B-Instruct", messages: conversations[2] },
       { name: LLAMA3, messages: conversations[2] },
+      // the system prompt opens the first user turn
+      { name: GEMMA3, messages: conversations[2] },
       // Gemma 2 refuses system messages
       { name: gemma, messages: conversations[1] },
     ];
@@ -130,9 +136,12 @@ describe.skipIf(!haveGo)("Ollama renders the Modelfile's TEMPLATE as training re
       "<|start_header_id|>system<|end_header_id|>\n\nYou are terse.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nCapital of France?<|eot_id|>" +
         "<|start_header_id|>assistant<|end_header_id|>\n\nParis.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nAnd of Italy?<|eot_id|>" +
         "<|start_header_id|>assistant<|end_header_id|>\n\n",
+      "<start_of_turn>user\nYou are terse.\n\nCapital of France?<end_of_turn>\n<start_of_turn>model\nParis.<end_of_turn>\n<start_of_turn>user\nAnd of Italy?<end_of_turn>\n" +
+        "<start_of_turn>model\n",
       "<start_of_turn>user\nCapital of France?<end_of_turn>\n<start_of_turn>model\nParis.<end_of_turn>\n<start_of_turn>user\nAnd of Italy?<end_of_turn>\n<start_of_turn>model\n",
     ];
-    const sources = cases.map(({ name }) => (name === LLAMA3 ? LLAMA3_TEMPLATE : readFileSync(path.join(templatesDir, `${name}.jinja`), "utf8")));
+    const inline: Record<string, string> = { [LLAMA3]: LLAMA3_TEMPLATE, [GEMMA3]: GEMMA3_TEMPLATE };
+    const sources = cases.map(({ name }) => inline[name] ?? readFileSync(path.join(templatesDir, `${name}.jinja`), "utf8"));
     const rendered = renderWithOllama(cases.map(({ messages }, index) => ({ template: chooseOllamaTemplate(sources[index], { bosToken: "", eosToken: "</s>" }).template!, messages })));
     cases.forEach(({ name, messages }, index) => {
       expect(rendered[index], name).toEqual({ text: expected[index] });
