@@ -79,6 +79,32 @@ describe.skipIf(!haveGo)("Ollama renders the Modelfile's TEMPLATE as training re
     const same = files.filter((file) => !differing.has(file));
     console.log(`Ollama prompts as trained: ${same.length} of ${files.length} templates; the others: ${[...differing].map(([file, why]) => `${file} (${why})`).join("; ")}`);
     expect(same.length).toBeGreaterThanOrEqual(62);
+
+    // an earlier answer with reasoning (Ollama passes it as .Thinking): written as the chat template writes it, or dropped as it drops it
+    const reasoningCases = same.map((file) => ({
+      file,
+      template: choices.get(file)!.template!,
+      messages: [
+        { role: "user" as const, content: "Capital of France?" },
+        { role: "assistant" as const, content: "Paris.", thinking: "France's capital is Paris." },
+        { role: "user" as const, content: "And of Italy?" },
+      ],
+    }));
+    const reasoningResults = renderWithOllama(reasoningCases);
+    const reasoningDiffers = reasoningCases.filter(({ file }, index) => {
+      const source = readFileSync(path.join(templatesDir, file), "utf8");
+      const turns = [
+        { role: "user" as const, content: "Capital of France?" },
+        { role: "assistant" as const, content: "Paris.", reasoning: "France's capital is Paris." },
+        { role: "user" as const, content: "And of Italy?" },
+      ];
+      const expected = renderConversation({ turns }, { template: source, bosToken: "", eosToken: "</s>", addGenerationPrompt: true, trainOnPrompt: true }).text;
+      const result = reasoningResults[index];
+      return !("text" in result) || result.text !== expected;
+    }).map(({ file }) => file);
+    console.log(`with reasoning in the history: ${same.length - reasoningDiffers.length} of ${same.length} the same; differ: ${reasoningDiffers.join(", ")}`);
+    expect(same.length - reasoningDiffers.length).toBeGreaterThanOrEqual(62);
+    for (const file of reasoningDiffers) expect(choices.get(file)!.warnings.join(" "), file).toContain("reasoning");
     for (const file of differing.keys()) expect(choices.get(file)!.warnings.length, file).toBeGreaterThan(0);
     for (const file of same) expect(choices.get(file)!.source, file).toBe("derived-messages");
   });

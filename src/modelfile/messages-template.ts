@@ -10,6 +10,7 @@ import { renderPrompt } from "../chat/render-conversation.js";
 const SYSTEM = "Q7SYSTEMQ7";
 const USERS = ["Q7USERONEQ7", "Q7USERTWOQ7", "Q7USERTHREEQ7"];
 const ANSWERS = ["Q7ANSWERONEQ7", "Q7ANSWERTWOQ7"];
+const REASONING = "Q7REASONINGQ7";
 
 /** The texts around the messages, cut from the chat template's renders. */
 export interface MessagesTemplatePieces {
@@ -27,6 +28,14 @@ export interface MessagesTemplatePieces {
   generationPrompt: string;
   /** After an answer, up to the next user message. */
   assistantToUser: string;
+  /**
+   * An earlier answer's reasoning (Ollama's .Thinking): "dropped" where the chat template leaves it
+   * out of history (Qwen3, DeepSeek, gpt-oss); where it writes it before the answer (Bielik, Laguna,
+   * ...), the part of userToAssistant both renders share (`shared` characters) and the text around
+   * the reasoning that replaces the rest; "other" where it writes it otherwise (TEMPLATE then leaves
+   * it out, with a warning).
+   */
+  historyReasoning: "dropped" | "other" | { shared: number; before: string; after: string };
 }
 
 export type MessagesTemplateDerivation = { template: string; pieces: MessagesTemplatePieces } | { reason: string };
@@ -51,7 +60,9 @@ export function deriveMessagesTemplate(
   // rendered as training renders prompts (the same fallbacks for tool-use templates, the same date, the same enable_thinking)
   const render = (messages: TemplateMessage[]): string => {
     const system = messages[0]?.role === "system" ? messages[0].content : undefined;
-    const turns = messages.filter((message) => message.role !== "system").map((message) => ({ role: message.role as "user" | "assistant", content: message.content }));
+    const turns = messages
+      .filter((message) => message.role !== "system")
+      .map((message) => ({ role: message.role as "user" | "assistant", content: message.content, ...(message.reasoning_content === undefined ? {} : { reasoning: message.reasoning_content }) }));
     return renderPrompt(system === undefined ? { turns } : { system, turns }, { template, ...tokens, templateVariables });
   };
   const user = (index: number): TemplateMessage => ({ role: "user", content: USERS[index] });
@@ -68,7 +79,7 @@ export function deriveMessagesTemplate(
     if (twoHead !== firstHead || twoTail !== generationPrompt) {
       return { reason: "the text before the first message or after the last one changes with the number of turns" };
     }
-    pieces = { firstHead, generationPrompt, userToAssistant, assistantToUser };
+    pieces = { firstHead, generationPrompt, userToAssistant, assistantToUser, historyReasoning: historyReasoning(render, userToAssistant, assistantToUser, firstHead, generationPrompt) };
   } catch (error) {
     return { reason: (error as Error).message };
   }
@@ -92,6 +103,29 @@ export function deriveMessagesTemplate(
     if (reason === undefined) return { template: messagesTemplate(candidate), pieces: candidate };
   }
   return { reason: reason! };
+}
+
+/** How the chat template writes an earlier answer's reasoning (see MessagesTemplatePieces.historyReasoning). */
+function historyReasoning(
+  render: (messages: TemplateMessage[]) => string,
+  userToAssistant: string,
+  assistantToUser: string,
+  firstHead: string,
+  generationPrompt: string,
+): MessagesTemplatePieces["historyReasoning"] {
+  let text: string;
+  try {
+    text = render([{ role: "user", content: USERS[0] }, { role: "assistant", content: ANSWERS[0], reasoning_content: REASONING }, { role: "user", content: USERS[1] }]);
+  } catch {
+    return "other";
+  }
+  if (!text.includes(REASONING)) return text === `${firstHead}${USERS[0]}${userToAssistant}${ANSWERS[0]}${assistantToUser}${USERS[1]}${generationPrompt}` ? "dropped" : "other";
+  const parts = cut(text, [USERS[0], REASONING, ANSWERS[0], USERS[1]]);
+  if (parts === undefined || parts[0] !== firstHead || parts[3] !== assistantToUser || parts[4] !== generationPrompt) return "other";
+  // the answer's framing without reasoning (Laguna's "</think>") gives way to the reasoning block
+  let shared = 0;
+  while (shared < userToAssistant.length && userToAssistant[shared] === parts[1][shared]) shared++;
+  return { shared, before: parts[1].slice(shared), after: parts[2] };
 }
 
 function verify(
@@ -144,8 +178,14 @@ export function ollamaRender(pieces: MessagesTemplatePieces, messages: readonly 
       if (first) text += placement?.placement === "first" ? `${placement.before}${system}${placement.after}` : pieces.firstHead;
       first = false;
       if (placement?.placement === "last-user" && last) text += `${system}${placement.after}`;
-      text += message.content + (last ? pieces.generationPrompt : pieces.userToAssistant);
+      const reasoning = pieces.historyReasoning;
+      text += message.content + (last ? pieces.generationPrompt : typeof reasoning === "object" ? pieces.userToAssistant.slice(0, reasoning.shared) : pieces.userToAssistant);
     } else if (message.role === "assistant") {
+      const reasoning = pieces.historyReasoning;
+      if (typeof reasoning === "object") {
+        const thinking = message.reasoning_content ?? "";
+        text += thinking !== "" ? `${reasoning.before}${thinking}${reasoning.after}` : pieces.userToAssistant.slice(reasoning.shared);
+      }
       text += message.content + (last ? "" : pieces.assistantToUser);
     }
   });
@@ -163,14 +203,20 @@ function messagesTemplate(pieces: MessagesTemplatePieces): string {
     system?.placement === "first"
       ? `{{ if $.System }}${goText(system.before)}{{ $.System }}${goText(system.after)}{{ else }}${goText(pieces.firstHead)}{{ end }}`
       : goText(pieces.firstHead);
+  const reasoning = pieces.historyReasoning;
+  const thinking =
+    typeof reasoning === "object"
+      ? `{{ if .Thinking }}${goText(reasoning.before)}{{ .Thinking }}${goText(reasoning.after)}{{ else }}${goText(pieces.userToAssistant.slice(reasoning.shared))}{{ end }}`
+      : "";
+  const userToAssistant = typeof reasoning === "object" ? pieces.userToAssistant.slice(0, reasoning.shared) : pieces.userToAssistant;
   const lastUserSystem = system?.placement === "last-user" ? `{{ if and $last $.System }}{{ $.System }}${goText(system.after)}{{ end }}` : "";
   return (
     "{{- $first := true }}" +
     "{{- range $i, $_ := .Messages }}" +
     "{{- $last := eq (len (slice $.Messages $i)) 1 }}" +
     `{{- if eq .Role "user" }}{{ if $first }}${head}{{ $first = false }}{{ end }}${lastUserSystem}{{ .Content }}` +
-    `{{ if $last }}${goText(pieces.generationPrompt)}{{ else }}${goText(pieces.userToAssistant)}{{ end }}` +
-    `{{- else if eq .Role "assistant" }}{{ .Content }}{{ if not $last }}${goText(pieces.assistantToUser)}{{ end }}` +
+    `{{ if $last }}${goText(pieces.generationPrompt)}{{ else }}${goText(userToAssistant)}{{ end }}` +
+    `{{- else if eq .Role "assistant" }}${thinking}{{ .Content }}{{ if not $last }}${goText(pieces.assistantToUser)}{{ end }}` +
     "{{- end }}" +
     "{{- end }}"
   );

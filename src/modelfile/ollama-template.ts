@@ -111,7 +111,12 @@ export function chooseOllamaTemplate(
       description:
         "derived from the GGUF's chat template by rendering it: multi-turn (.Messages), checked to give the chat template's own text " +
         "for one to three turns with and without a system message",
-      warnings: messages.pieces.system === undefined ? ["the chat template takes no system message, so the TEMPLATE places none and SYSTEM has no effect"] : [],
+      warnings: [
+        ...(messages.pieces.system === undefined ? ["the chat template takes no system message, so the TEMPLATE places none and SYSTEM has no effect"] : []),
+        ...(messages.pieces.historyReasoning === "other"
+          ? ["the chat template writes earlier answers' reasoning in a way TEMPLATE does not reproduce: where Ollama's history holds reasoning (thinking), its prompt differs from training's"]
+          : []),
+      ],
     };
   }
   const notExact = `no multi-turn TEMPLATE gives Ollama the chat template's own text (${messages.reason})`;
