@@ -12,6 +12,7 @@ interface MergeFlags {
   threads?: string;
   force?: boolean;
   json?: boolean;
+  allowOtherBase?: boolean;
 }
 
 /** "adapter.gguf" or "adapter.gguf:0.5". */
@@ -28,6 +29,7 @@ export function registerMergeCommand(program: Command): void {
     .requiredOption("-o, --output <gguf>", "merged model to write")
     .option("--type <type>", "quantize the merged model (q8_0, q4_k_m, ...; default: the base's types)")
     .option("--threads <n>", "worker threads (default: all CPUs)")
+    .option("--allow-other-base", "merge an adapter trained on another model of the same shapes (another encoding of the same model needs no flag)")
     .option("-f, --force", "overwrite an existing output")
     .option("--json", "print the result as JSON")
     .action((flags: MergeFlags, command: Command) =>
@@ -48,11 +50,13 @@ export function registerMergeCommand(program: Command): void {
             type: flags.type,
             threads: flags.threads === undefined ? undefined : Number(flags.threads),
             force: flags.force === true,
+            allowOtherBase: flags.allowOtherBase === true,
             signal,
             onProgress,
           }));
         if (flags.json) printJson(result);
         else {
+          for (const warning of result.warnings) process.stderr.write(`lora-gguf: note: ${warning}\n`);
           process.stdout.write(
             `wrote ${result.output}: ${result.mergedTensorCount} of ${result.tensorCount} tensors merged` +
               `${result.type ? `, quantized to ${result.type}` : ""}, ${formatBytes(result.outputBytes)} in ${result.seconds.toFixed(2)} s\n`,

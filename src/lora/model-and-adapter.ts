@@ -4,7 +4,7 @@ import path from "node:path";
 
 import { LoraGgufError } from "../errors.js";
 import { readGgufHeader, type GgufHeader } from "../gguf/reader.js";
-import { baseModelFingerprint } from "../train/base-fingerprint.js";
+import { baseModelFingerprint, baseModelIdentity } from "../train/base-fingerprint.js";
 import { thinkingTemplateVariables } from "../train/train-options.js";
 
 export interface ModelAndAdapter {
@@ -16,10 +16,6 @@ export interface ModelAndAdapter {
 
 const metadataValue = (header: GgufHeader, key: string) => header.metadataByKey.get(key)?.value;
 
-/**
- * Reads both headers: E_INPUT_NOT_FOUND / E_BAD_GGUF for unreadable files, E_WRONG_KIND when the
- * model is an adapter or the adapter is not a LoRA, E_ADAPTER_MISMATCH when their architectures differ.
- */
 /**
  * The chat template variables the adapter was trained with (its training configuration's thinking
  * mode), so that prompts given to the fine-tune are rendered as its data was; {} without an adapter
@@ -37,6 +33,44 @@ export function trainingTemplateVariables(adapter: GgufHeader | undefined): Reco
   return thinking === "on" || thinking === "off" ? thinkingTemplateVariables(thinking) : {};
 }
 
+/**
+ * Whether `adapter` was trained on `model`, in any encoding: the adapter records the base file's
+ * fingerprint (an encoding) and, since model identities, the model's identity (baseModelIdentity:
+ * any encoding of one checkpoint). The same file: nothing to say. Another encoding of the same
+ * model (the QLoRA workflow: trained on q4_k_m, merged into f16): accepted, with a note. Another
+ * model, or an adapter that predates identities recorded against another file: E_ADAPTER_MISMATCH
+ * where `refuse` (merge), a warning otherwise; `allowOtherBase` turns the refusal into a warning.
+ * Returns the notes and warnings.
+ */
+export async function checkAdapterBase(
+  where: string,
+  files: { adapterPath: string; modelPath: string },
+  adapter: GgufHeader,
+  model: GgufHeader,
+  options: { refuse: boolean; allowOtherBase: boolean },
+): Promise<string[]> {
+  const fingerprint = metadataValue(adapter, "adapter.lora.base_fingerprint");
+  const identity = metadataValue(adapter, "adapter.lora.base_identity");
+  if (typeof fingerprint !== "string" && typeof identity !== "string") return [];
+  if (fingerprint === baseModelFingerprint(model)) return [];
+  const adapterName = path.basename(files.adapterPath);
+  const modelName = path.basename(files.modelPath);
+  if (typeof identity === "string" && identity === (await baseModelIdentity(files.modelPath, model))) {
+    return [`${adapterName} was trained on another encoding of the same model as ${modelName} (other tensor types): fine, a LoRA applies to the weights whatever their encoding`];
+  }
+  const different =
+    typeof identity === "string"
+      ? `${adapterName} was trained on a different model than ${modelName} (tensor shapes, vocabulary or norm weights differ)`
+      : `${adapterName} was trained on a different file than ${modelName} (it predates model identities, so another encoding of the same model cannot be told from another model)`;
+  if (options.allowOtherBase) return [`${different}; used anyway (allowOtherBase)`];
+  if (options.refuse) throw new LoraGgufError("E_ADAPTER_MISMATCH", `${where}: ${different}; give allowOtherBase (--allow-other-base) to use it anyway`);
+  return [`${different}: wrong for another model or one the adapter is already merged into`];
+}
+
+/**
+ * Reads both headers: E_INPUT_NOT_FOUND / E_BAD_GGUF for unreadable files, E_WRONG_KIND when the
+ * model is an adapter or the adapter is not a LoRA, E_ADAPTER_MISMATCH when their architectures differ.
+ */
 export async function readModelAndAdapter(where: string, modelPath: string, adapterPath: string | undefined): Promise<ModelAndAdapter> {
   const model = await readGgufHeader(modelPath);
   if (metadataValue(model, "general.type") === "adapter") {
@@ -56,13 +90,6 @@ export async function readModelAndAdapter(where: string, modelPath: string, adap
       `${where}: ${adapterPath} is an adapter for ${String(adapterArchitecture)}, but ${modelPath} is ${String(modelArchitecture)}`,
     );
   }
-  const warnings: string[] = [];
-  const fingerprint = metadataValue(adapter, "adapter.lora.base_fingerprint");
-  if (typeof fingerprint === "string" && fingerprint !== baseModelFingerprint(model)) {
-    warnings.push(
-      `${path.basename(adapterPath)} was trained on a different file than ${path.basename(modelPath)}: fine for another quantization of the same base, ` +
-        "wrong for another model or one the adapter is already merged into",
-    );
-  }
+  const warnings = await checkAdapterBase(where, { adapterPath, modelPath }, adapter, model, { refuse: false, allowOtherBase: false });
   return { model, adapter, warnings };
 }

@@ -8,7 +8,7 @@ import { prepareAtomicOutput, tempPathBeside } from "../io/atomic-output.js";
 import { loadNative, runNativeJob } from "../native.js";
 import { quantize } from "../quantize/quantize.js";
 import { resolveQuantizationType } from "../quantize/types.js";
-import { baseModelFingerprint } from "../train/base-fingerprint.js";
+import { checkAdapterBase } from "../lora/model-and-adapter.js";
 import {
   optionalBoolean, optionalFunction, optionalInteger, optionalSignal, rejectUnknownOptions, requireOptionsObject, requireString,
 } from "../validate.js";
@@ -34,6 +34,11 @@ export interface MergeOptions {
   output: string;
   /** Quantize the merged model to this type (q8_0, q4_k_m, ...). Default: keep the base's types. */
   type?: string;
+  /**
+   * Merge an adapter trained on another model of the same shapes (its recorded base identity differs),
+   * with a warning. Another encoding of the same model (trained on q4_k_m, merged into f16) needs no override.
+   */
+  allowOtherBase?: boolean;
   threads?: number;
   force?: boolean;
   signal?: AbortSignal;
@@ -48,9 +53,11 @@ export interface MergeResult {
   type?: string;
   outputBytes: number;
   seconds: number;
+  /** Notes on the adapters' bases: trained on another encoding of the model, or (allowOtherBase) on another model. */
+  warnings: string[];
 }
 
-const knownOptions = ["model", "adapters", "output", "type", "threads", "force", "signal", "onProgress"] as const;
+const knownOptions = ["model", "adapters", "output", "type", "threads", "force", "signal", "onProgress", "allowOtherBase"] as const;
 
 /**
  * Merges LoRA adapters into their base model: W' = W + Σ scaleᵢ·(alphaᵢ/rᵢ)·Bᵢ·Aᵢ for every adapted
@@ -78,6 +85,7 @@ export async function merge(options: MergeOptions): Promise<MergeResult> {
   const type = raw.type === undefined ? undefined : resolveQuantizationType(requireString(where, "type", raw.type));
   const threads = optionalInteger(where, "threads", raw.threads, 1, 1024) ?? availableParallelism();
   const force = optionalBoolean(where, "force", raw.force) ?? false;
+  const allowOtherBase = optionalBoolean(where, "allowOtherBase", raw.allowOtherBase) ?? false;
   const signal = optionalSignal(where, raw.signal);
   const onProgress = optionalFunction<(progress: MergeProgress) => void>(where, "onProgress", raw.onProgress);
   const started = performance.now();
@@ -86,7 +94,12 @@ export async function merge(options: MergeOptions): Promise<MergeResult> {
   if (base.metadataByKey.get("general.type")?.value === "adapter") {
     throw new LoraGgufError("E_WRONG_KIND", `${where}: ${model} is an adapter; give the base model as model`);
   }
-  for (const adapter of adapters) checkAdapterFits(adapter.path, await readGgufHeader(adapter.path), model, base);
+  const warnings: string[] = [];
+  for (const adapter of adapters) {
+    const header = await readGgufHeader(adapter.path);
+    checkAdapterFits(adapter.path, header, model, base);
+    warnings.push(...(await checkAdapterBase(where, { adapterPath: adapter.path, modelPath: model }, header, base, { refuse: true, allowOtherBase })));
+  }
   const target = await prepareAtomicOutput(where, output, { force, inputs: [model, ...adapters.map((adapter) => adapter.path)] });
   const native = await loadNative();
   // with a type, the merge goes to a second temp file that quantize then reads
@@ -111,6 +124,7 @@ export async function merge(options: MergeOptions): Promise<MergeResult> {
       type: type?.name,
       outputBytes: (await stat(target.finalPath)).size,
       seconds: (performance.now() - started) / 1000,
+      warnings,
     };
   } catch (error) {
     await target.discard();
@@ -132,10 +146,6 @@ function checkAdapterFits(adapterPath: string, adapter: GgufHeader, modelPath: s
       "E_ADAPTER_MISMATCH",
       `merge: ${adapterPath} is for ${String(value(adapter, "general.architecture"))} but ${modelPath} is ${String(baseArchitecture)}`,
     );
-  }
-  const fingerprint = value(adapter, "adapter.lora.base_fingerprint");
-  if (typeof fingerprint === "string" && fingerprint !== baseModelFingerprint(base)) {
-    throw new LoraGgufError("E_ADAPTER_MISMATCH", `merge: ${adapterPath} was trained on a different base model than ${path.basename(modelPath)} (fingerprints differ)`);
   }
   const baseTensors = new Map(base.tensors.map((tensor) => [tensor.name, tensor]));
   const adapterTensors = new Map(adapter.tensors.map((tensor) => [tensor.name, tensor]));

@@ -6,7 +6,7 @@ import { describeDatasetProblem, isPlainText, loadDataset } from "../data/index.
 import { LoraGgufError } from "../errors.js";
 import { GGML_TYPES, ggmlTypeInfo, readGgufHeader, type GgufHeader } from "../gguf/index.js";
 import { loadNative } from "../native.js";
-import { baseModelFingerprint } from "./base-fingerprint.js";
+import { baseModelFingerprint, baseModelIdentity } from "./base-fingerprint.js";
 import { findLoraTargetTensors } from "./lora-targets.js";
 import { thinkingTemplateVariables, type ResolvedTrainConfig } from "./train-options.js";
 import { autoContextLength, planTraining, type TrainingPlan } from "./training-plan.js";
@@ -24,6 +24,8 @@ interface PreparedRun {
   architecture: string;
   plan: TrainingPlan;
   baseFingerprint: string;
+  /** The base model's identity, which any encoding of it shares (recorded in the adapter for merge and generate). */
+  baseIdentity: string;
   dataFingerprint: string;
   skippedRows: string[];
 }
@@ -85,6 +87,7 @@ export async function prepareTrainingRun(config: ResolvedTrainConfig): Promise<P
       architecture,
       plan,
       baseFingerprint: baseModelFingerprint(header),
+      baseIdentity: await baseModelIdentity(config.model, header),
       dataFingerprint: `sha256:${createHash("sha256").update(await readFile(config.data)).digest("hex").slice(0, 32)}`,
       skippedRows: dataset.problems.map(describeDatasetProblem),
     };

@@ -202,6 +202,7 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
       metadata: [
         stringEntry("general.name", path.basename(config.output, ".gguf")),
         stringEntry("adapter.lora.base_fingerprint", run.baseFingerprint),
+        stringEntry("adapter.lora.base_identity", run.baseIdentity),
         stringEntry("adapter.lora.training_config", JSON.stringify(run.config)),
         { key: "adapter.lora.rank", type: GgufValueType.UINT32, value: config.rank },
       ],
