@@ -1,5 +1,5 @@
 // The public API of lora-gguf.
-export { LoraGgufError, isLoraGgufError, type LoraGgufErrorCode } from "./errors.js";
+export { LORA_GGUF_ERROR_CODES, LoraGgufError, isLoraGgufError, isLoraGgufErrorCode, type LoraGgufErrorCode } from "./errors.js";
 export { quantize, type QuantizeOptions, type QuantizeProgress, type QuantizeResult } from "./quantize/quantize.js";
 export { quantizationTypes, resolveQuantizationType, type QuantizationType } from "./quantize/types.js";
 export { inspect, type InspectResult, type TensorTypeSummary, type TensorEntry, type AdapterInfo } from "./inspect/inspect.js";

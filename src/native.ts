@@ -5,7 +5,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { LoraGgufError, type LoraGgufErrorCode } from "./errors.js";
+import { isLoraGgufErrorCode, LoraGgufError, type LoraGgufErrorCode } from "./errors.js";
 
 /** Root of the lora-gguf package: one level above src/ (vitest) and dist/ (compiled). */
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -172,9 +172,6 @@ export interface NativeBinding {
   measureMatMulRate(options: NativeMatMulRateOptions): NativeJob<NativeMatMulRate>;
 }
 
-const nativeErrorCodes = new Set<LoraGgufErrorCode>([
-  "E_INVALID_OPTION", "E_BAD_GGUF", "E_NEEDS_IMATRIX", "E_ABORTED", "E_NATIVE", "E_ADAPTER_MISMATCH", "E_BAD_CHECKPOINT",
-]);
 
 let loaded: NativeBinding | undefined;
 let building: Promise<NativeBinding> | undefined;
@@ -267,7 +264,7 @@ export function toLoraGgufError(error: unknown, callerStack: string | undefined)
   const code = (error as { code?: unknown })?.code;
   const message = error instanceof Error ? error.message : String(error);
   const wrapped = new LoraGgufError(
-    typeof code === "string" && nativeErrorCodes.has(code as LoraGgufErrorCode) ? (code as LoraGgufErrorCode) : "E_NATIVE",
+    isLoraGgufErrorCode(code) ? code : "E_NATIVE",
     message,
     { cause: error },
   );
