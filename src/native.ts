@@ -180,10 +180,58 @@ function tryLoad(): { binding?: NativeBinding; error?: unknown } {
   try {
     const require = createRequire(import.meta.url);
     const nodeGypBuild = require("node-gyp-build") as (dir: string) => unknown;
-    return { binding: nodeGypBuild(packageRoot) as NativeBinding };
+    return { binding: typedBinding(nodeGypBuild(packageRoot) as NativeBinding) };
   } catch (error) {
     return { error };
   }
+}
+
+/**
+ * The addon with its trainer and tokenizer sessions typed: whatever their methods throw or reject
+ * with becomes a LoraGgufError (the addon's own code, else E_NATIVE), in this one place rather than
+ * at every call. Jobs (merge, quantize, convert) are typed by runNativeJob.
+ */
+function typedBinding(binding: NativeBinding): NativeBinding {
+  // the addon's exports are not all enumerable, so they are copied by name
+  const copy = Object.fromEntries(Reflect.ownKeys(binding).map((key) => [key, Reflect.get(binding, key)])) as unknown as NativeBinding;
+  return {
+    ...copy,
+    createTrainer: async (options: NativeTrainerOptions) => typedMethods(await typed(() => binding.createTrainer(options))),
+    openTokenizer: async (modelPath: string) => typedMethods(await typed(() => binding.openTokenizer(modelPath))),
+  };
+}
+
+/** `call`'s throw or rejection as a LoraGgufError. */
+async function typed<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw toLoraGgufError(error, undefined);
+  }
+}
+
+/** A view of a native session whose methods' throws and rejections are LoraGgufErrors; other properties read through. */
+function typedMethods<T extends object>(object: T): T {
+  // the proxy's target is a blank object: the session's own properties may be read-only, which a proxy of it would have to return as they are
+  return new Proxy({} as T, {
+    get(_blank, property) {
+      const value: unknown = Reflect.get(object, property);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        let result: unknown;
+        try {
+          result = (value as (...a: unknown[]) => unknown).apply(object, args);
+        } catch (error) {
+          throw toLoraGgufError(error, undefined);
+        }
+        return result instanceof Promise
+          ? result.catch((error: unknown) => {
+              throw toLoraGgufError(error, undefined);
+            })
+          : result;
+      };
+    },
+  });
 }
 
 function loadFailure(error: unknown, extra = ""): LoraGgufError {

@@ -5,8 +5,10 @@ import path from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { LORA_GGUF_ERROR_CODES } from "../src/index.js";
-import { packageRoot, toLoraGgufError } from "../src/native.js";
+import { LORA_GGUF_ERROR_CODES, isLoraGgufError } from "../src/index.js";
+import { loadNative, packageRoot, toLoraGgufError } from "../src/native.js";
+import { writeTinyLlamaGguf } from "../src/testing/tiny-llama.js";
+import { makeTempDir } from "./helpers/temp-dir.js";
 
 function sourceFiles(dir: string, extensions: readonly string[]): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
@@ -32,5 +34,29 @@ describe("error codes", () => {
     expect(toLoraGgufError(native("E_UNSUPPORTED_TYPE"), undefined).code).toBe("E_UNSUPPORTED_TYPE");
     expect(toLoraGgufError(native("E_SOMETHING_ELSE"), undefined).code).toBe("E_NATIVE");
     expect(toLoraGgufError(new Error("plain"), undefined)).toMatchObject({ code: "E_NATIVE", message: "plain" });
+  });
+
+  it("a trainer or tokenizer method that fails rejects with a LoraGgufError, not a plain Error", async () => {
+    const temp = makeTempDir("error-codes");
+    try {
+      const model = path.join(temp.dir, "tiny.gguf");
+      await writeTinyLlamaGguf(model, { seed: 1, nLayer: 1, nEmbd: 64, nFf: 128, vocabSize: 512 });
+      const native = await loadNative();
+      const trainer = await native.createTrainer({ modelPath: model, adapterPath: "", contextLength: 256, maxSequencesPerWindow: 1, threads: 1, windowsPerOptimizerStep: 1, fullFineTune: true });
+      try {
+        const failure = await trainer.readTensor("no.such.tensor", "value").then(() => undefined, (error: unknown) => error);
+        expect(isLoraGgufError(failure)).toBe(true);
+        expect(LORA_GGUF_ERROR_CODES).toContain((failure as { code: string }).code);
+      } finally {
+        await trainer.close();
+      }
+      const created = await native.createTrainer({ modelPath: path.join(temp.dir, "missing.gguf"), adapterPath: "", contextLength: 256, maxSequencesPerWindow: 1, threads: 1, windowsPerOptimizerStep: 1 }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(isLoraGgufError(created)).toBe(true);
+    } finally {
+      temp.cleanup();
+    }
   });
 });
