@@ -196,9 +196,26 @@ function typedBinding(binding: NativeBinding): NativeBinding {
   const copy = Object.fromEntries(Reflect.ownKeys(binding).map((key) => [key, Reflect.get(binding, key)])) as unknown as NativeBinding;
   return {
     ...copy,
-    createTrainer: async (options: NativeTrainerOptions) => typedMethods(await typed(() => binding.createTrainer(options))),
-    openTokenizer: async (modelPath: string) => typedMethods(await typed(() => binding.openTokenizer(modelPath))),
+    createTrainer: async (options: NativeTrainerOptions) => closableSession(typedMethods(await typed(() => binding.createTrainer(options))), "trainer"),
+    openTokenizer: async (modelPath: string) => closableSession(typedMethods(await typed(() => binding.openTokenizer(modelPath))), "tokenizer"),
   };
+}
+
+/**
+ * A session whose close() may be called again (it returns the first call's promise: the addon's own
+ * close does not settle a second time) and whose other methods, once it is closing, reject with
+ * E_INVALID_OPTION instead of reaching a freed handle.
+ */
+function closableSession<T extends { close(): Promise<void> }>(session: T, what: string): T {
+  let closing: Promise<void> | undefined;
+  return new Proxy({} as T, {
+    get(_blank, property) {
+      if (property === "close") return () => (closing ??= session.close());
+      const value: unknown = Reflect.get(session, property);
+      if (closing === undefined || typeof value !== "function") return value;
+      return () => Promise.reject(new LoraGgufError("E_INVALID_OPTION", `the ${what} is closed; open a new one`));
+    },
+  });
 }
 
 /** `call`'s throw or rejection as a LoraGgufError. */

@@ -36,7 +36,7 @@ describe("error codes", () => {
     expect(toLoraGgufError(new Error("plain"), undefined)).toMatchObject({ code: "E_NATIVE", message: "plain" });
   });
 
-  it("a trainer or tokenizer method that fails rejects with a LoraGgufError, not a plain Error", async () => {
+  it("a trainer or tokenizer method that fails rejects with a LoraGgufError, not a plain Error; close twice settles; a closed session refuses", async () => {
     const temp = makeTempDir("error-codes");
     try {
       const model = path.join(temp.dir, "tiny.gguf");
@@ -50,6 +50,14 @@ describe("error codes", () => {
       } finally {
         await trainer.close();
       }
+      // a second close settles; a closed session refuses work with a code
+      await trainer.close();
+      const afterClose = await trainer.optimizerIter().then(() => undefined, (error: unknown) => error);
+      expect(isLoraGgufError(afterClose, "E_INVALID_OPTION")).toBe(true);
+      const tokenizer = await native.openTokenizer(model);
+      await tokenizer.close();
+      await tokenizer.close();
+      expect(isLoraGgufError(await tokenizer.tokenize(["hi"], true).then(() => undefined, (error: unknown) => error), "E_INVALID_OPTION")).toBe(true);
       const created = await native.createTrainer({ modelPath: path.join(temp.dir, "missing.gguf"), adapterPath: "", contextLength: 256, maxSequencesPerWindow: 1, threads: 1, windowsPerOptimizerStep: 1 }).then(
         () => undefined,
         (error: unknown) => error,
