@@ -26,12 +26,11 @@ import { llamaSourceDir } from "../dist/testing/llama-source-dir.js";
 import { writeSparseModelGguf, writeTinyModelGguf } from "../dist/testing/tiny-model.js";
 import { formatMemoryEstimate } from "../dist/train/dry-run.js";
 import { formatBytes } from "../dist/train/memory-estimate.js";
+import { flag, option } from "./bench-options.mjs";
 import { modelShapes } from "./model-shapes.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const args = process.argv.slice(2);
-const option = (name, fallback) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
-const trainSlice = args.includes("--train-slice");
+const trainSlice = flag("train-slice");
 const threads = Number(option("threads", 2));
 const steps = Number(option("steps", 2));
 

@@ -16,11 +16,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { quantize } from "../dist/index.js";
+import { option } from "./bench-options.mjs";
 import { modelShapes, shapeBaseModel } from "./model-shapes.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const args = process.argv.slice(2);
-const option = (name, fallback) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
 const shapeName = option("shape", "smollm2-135m");
 const shape = modelShapes[shapeName];
 if (!shape) throw new Error(`--shape must be one of ${Object.keys(modelShapes).join(", ")}`);

@@ -24,11 +24,10 @@ import { loadNative } from "../dist/native.js";
 import { initialAdapterTensors, writeAdapterGguf } from "../dist/train/adapter-file.js";
 import { defaultLoraTargets, findLoraTargetTensors } from "../dist/train/lora-targets.js";
 import { trainingMemoryLayout } from "../dist/train/memory-estimate.js";
+import { flag, option } from "./bench-options.mjs";
 import { flopsPerToken, modelShapes, shapeBaseModel } from "./model-shapes.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const args = process.argv.slice(2);
-const option = (name, fallback) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
 const shapeName = option("shape", "smollm2-135m");
 const shape = modelShapes[shapeName];
 if (!shape) throw new Error(`--shape must be one of ${Object.keys(modelShapes).join(", ")}`);
@@ -40,7 +39,7 @@ const rank = Number(option("rank", 16));
 // importance matrix fail to quantize here and are listed as skipped
 const allTypes = ["f32", "f16", "bf16", "q8_0", "q6_k", "q5_k_m", "q5_0", "q5_1", "q4_k_m", "q4_0", "q4_1", "q3_k_m", "q2_k", "iq4_nl", "iq4_xs", "iq3_s", "iq3_xxs", "iq2_s", "iq2_m", "iq1_m", "tq2_0", "tq1_0"];
 const types = option("types", allTypes.join(",")).split(",");
-const withPeers = !args.includes("--no-peers");
+const withPeers = !flag("no-peers");
 
 const workDir = path.join(root, ".bench", "train");
 const f32 = await shapeBaseModel(shapeName, workDir);
@@ -124,14 +123,14 @@ for (const type of types) {
   const result = runChild({ model, adapter, threads });
   rows.push({ label: `LoRA r${rank}, ${type} base`, type, mix: typeMix(await readGgufHeader(model)), flops: loraFlops, ...result });
 }
-if (args.includes("--thread-scaling")) {
+if (flag("thread-scaling")) {
   for (const type of ["f32", "q4_k_m"]) {
     const model = await baseOfType(type);
     rows.push({ label: `LoRA r${rank}, ${type} base, 1 thread`, type, flops: loraFlops, ...runChild({ model, adapter, threads: 1 }) });
   }
 }
 const recomputePairs = [];
-if (args.includes("--recompute-cost")) {
+if (flag("recompute-cost")) {
   for (const type of types) {
     const model = await baseOfType(type);
     for (let pair = 0; pair < 2; pair++) {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inspect, isLoraGgufError, merge, quantize, readGgufHeader, stringEntry, writeGgufFile } from "../src/index.js";
 import { writeTinyLlamaGguf } from "../src/testing/tiny-llama.js";
 import { klDivergence, tokenSequenceProbabilities } from "./helpers/llama-eval.js";
+import { tensorBytesByName, runMetrics } from "./helpers/run-outputs.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
 import { writeRandomAdapter } from "./helpers/tiny-adapter.js";
 
@@ -29,12 +30,6 @@ function maxAbsDifference(a: Float64Array[], b: Float64Array[]): number {
   let max = 0;
   a.forEach((row, index) => row.forEach((value, i) => (max = Math.max(max, Math.abs(value - b[index][i])))));
   return max;
-}
-
-async function tensorBytes(file: string): Promise<Map<string, Buffer>> {
-  const header = await readGgufHeader(file);
-  const bytes = readFileSync(file);
-  return new Map(header.tensors.map((t) => [t.name, bytes.subarray(t.absoluteOffset, t.absoluteOffset + t.byteSize)]));
 }
 
 describe("merge", () => {
@@ -62,8 +57,8 @@ describe("merge", () => {
   it("a zero-B adapter leaves every tensor's bytes exactly as they were", async () => {
     const output = path.join(temp.dir, "merged-zero.gguf");
     await merge({ model: base, adapters: [{ path: zeroAdapter }], output });
-    const before = await tensorBytes(base);
-    const after = await tensorBytes(output);
+    const before = await tensorBytesByName(base);
+    const after = await tensorBytesByName(output);
     for (const [name, bytes] of before) expect(after.get(name)!.equals(bytes), name).toBe(true);
   });
 

@@ -7,7 +7,7 @@ import path from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { renderConversation } from "../src/chat/index.js";
+import { renderPrompt } from "../src/chat/index.js";
 import type { ChatConversation } from "../src/data/index.js";
 import { chooseOllamaTemplate } from "../src/modelfile/ollama-template.js";
 import { llamaSourceDir } from "../src/testing/llama-source-dir.js";
@@ -45,7 +45,7 @@ function trainingPrompt(template: string, messages: readonly OllamaMessage[]): s
   const turns = messages.filter((message) => message.role !== "system").map((message) => ({ role: message.role as "user" | "assistant", content: message.content }));
   const conversation: Omit<ChatConversation, "source"> = system === undefined ? { turns } : { system, turns };
   try {
-    return renderConversation(conversation, { template, bosToken: "", eosToken: "</s>", addGenerationPrompt: true, trainOnPrompt: true }).text;
+    return renderPrompt(conversation, { template, bosToken: "", eosToken: "</s>" });
   } catch (error) {
     return error as Error;
   }
@@ -98,7 +98,7 @@ describe.skipIf(!haveGo)("Ollama renders the Modelfile's TEMPLATE as training re
         { role: "assistant" as const, content: "Paris.", reasoning: "France's capital is Paris." },
         { role: "user" as const, content: "And of Italy?" },
       ];
-      const expected = renderConversation({ turns }, { template: source, bosToken: "", eosToken: "</s>", addGenerationPrompt: true, trainOnPrompt: true }).text;
+      const expected = renderPrompt({ turns }, { template: source, bosToken: "", eosToken: "</s>" });
       const result = reasoningResults[index];
       return !("text" in result) || result.text !== expected;
     }).map(({ file }) => file);
@@ -185,6 +185,6 @@ describe.skipIf(!haveGo)("Ollama renders the Modelfile's TEMPLATE as training re
     expect(result).toEqual({ text: expected });
     const system = conversations[2][0].content;
     const turns = conversations[2].slice(1).map((message) => ({ role: message.role as "user" | "assistant", content: message.content }));
-    expect(renderConversation({ system, turns }, { template: source, bosToken: "", eosToken: "</s>", addGenerationPrompt: true, trainOnPrompt: true, templateVariables: { enable_thinking: false } }).text).toBe(expected);
+    expect(renderPrompt({ system, turns }, { template: source, bosToken: "", eosToken: "</s>", templateVariables: { enable_thinking: false } })).toBe(expected);
   });
 });

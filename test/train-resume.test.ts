@@ -1,15 +1,16 @@
 // Nothing lost: a run killed with SIGKILL and resumed from its last checkpoint ends with the same
 // adapter, bit for bit, and the same metrics after the kill point, as a run never interrupted.
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { isLoraGgufError, readGgufHeader, train } from "../src/index.js";
+import { isLoraGgufError, train } from "../src/index.js";
 import { packageRoot } from "../src/native.js";
 import { writeTinyLlamaGguf } from "../src/testing/tiny-llama.js";
 import { instTemplate, writeMemorizationJsonl } from "./helpers/memorization-task.js";
+import { tensorBytesByName, runMetrics } from "./helpers/run-outputs.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
 
 const temp = makeTempDir("resume");
@@ -23,20 +24,6 @@ beforeAll(async () => {
   writeMemorizationJsonl(data);
 });
 afterAll(() => temp.cleanup());
-
-async function adapterTensors(file: string): Promise<Map<string, Buffer>> {
-  const header = await readGgufHeader(file);
-  const bytes = readFileSync(file);
-  return new Map(header.tensors.map((tensor) => [tensor.name, bytes.subarray(tensor.absoluteOffset, tensor.absoluteOffset + tensor.byteSize)]));
-}
-
-function metricsOf(dir: string) {
-  return readFileSync(path.join(dir, "metrics.jsonl"), "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => JSON.parse(line))
-    .map(({ step, loss, learningRate, validationLoss, trainedTokens }) => ({ step, loss, learningRate, validationLoss, trainedTokens }));
-}
 
 /** Starts a run in a child process and SIGKILLs it once it has passed `killAfterStep`. */
 function runAndKill(options: object, killAfterStep: number): Promise<number> {
@@ -71,11 +58,11 @@ describe("train: checkpoints and exact resume", () => {
 
     expect(killedAt).toBeGreaterThanOrEqual(27);
     expect(killedAt).toBeLessThan(straight.steps);
-    const expected = await adapterTensors(straight.adapter);
-    const actual = await adapterTensors(resumed.adapter);
+    const expected = await tensorBytesByName(straight.adapter);
+    const actual = await tensorBytesByName(resumed.adapter);
     expect([...actual.keys()]).toEqual([...expected.keys()]);
     for (const [name, bytes] of expected) expect(actual.get(name)!.equals(bytes), name).toBe(true);
-    expect(metricsOf(resumedDir)).toEqual(metricsOf(straightDir));
+    expect(runMetrics(resumedDir)).toEqual(runMetrics(straightDir));
   });
 
   it("resume refuses what is not a checkpoint of this run", async () => {

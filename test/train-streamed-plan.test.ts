@@ -3,19 +3,20 @@
 // with the windows' tokens; and on a 100k-row dataset at a 2048-token context, a run stays small
 // before its first step and resumes bit for bit.
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { describeDatasetProblem } from "../src/data/index.js";
-import { readGgufHeader, train } from "../src/index.js";
+import { train } from "../src/index.js";
 import { packageRoot } from "../src/native.js";
 import { SeededRandom } from "../src/seeded-random.js";
 import { llamaSourceDir, writeTinyLlamaGguf } from "../src/testing/tiny-llama.js";
 import { windowBytes, type TrainingWindow } from "../src/train/packing.js";
 import { planTraining, type PlanOptions, type TrainingPlan } from "../src/train/training-plan.js";
 import type { TrainingSample } from "../src/train/training-samples.js";
+import { tensorBytesByName, runMetrics } from "./helpers/run-outputs.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
 
 const MiB = 1024 * 1024;
@@ -286,20 +287,6 @@ describe("train: 100k rows at a 2048-token context for 3 epochs", () => {
   });
   afterAll(() => temp.cleanup());
 
-  async function adapterTensors(file: string): Promise<Map<string, Buffer>> {
-    const header = await readGgufHeader(file);
-    const bytes = readFileSync(file);
-    return new Map(header.tensors.map((tensor) => [tensor.name, bytes.subarray(tensor.absoluteOffset, tensor.absoluteOffset + tensor.byteSize)]));
-  }
-
-  function metricsOf(dir: string) {
-    return readFileSync(path.join(dir, "metrics.jsonl"), "utf8")
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => JSON.parse(line))
-      .map(({ step, epoch, loss, learningRate, validationLoss, trainedTokens }) => ({ step, epoch, loss, learningRate, validationLoss, trainedTokens }));
-  }
-
   /** train() in a fresh process, aborted after `abortAfter` steps. */
   function runUntil(options: object, abortAfter: number): Promise<{ firstStep: { rssBytes: number; peakRssBytes: number }; lastStep: number; error: { name: string } | null }> {
     return new Promise((resolve, reject) => {
@@ -332,12 +319,12 @@ describe("train: 100k rows at a 2048-token context for 3 epochs", () => {
     const resumed = await train({ ...common, output: path.join(resumedDir, "adapter.gguf"), resume: path.join(resumedDir, "checkpoint.gguf") } as never);
     expect(straight.steps).toBe(6);
     expect(resumed.steps).toBe(6);
-    const expected = await adapterTensors(straight.adapter);
-    const actual = await adapterTensors(resumed.adapter);
+    const expected = await tensorBytesByName(straight.adapter);
+    const actual = await tensorBytesByName(resumed.adapter);
     expect([...actual.keys()]).toEqual([...expected.keys()]);
     for (const [name, bytes] of expected) expect(actual.get(name)!.equals(bytes), name).toBe(true);
-    const metrics = metricsOf(straightDir);
-    expect(metricsOf(resumedDir)).toEqual(metrics);
+    const metrics = runMetrics(straightDir);
+    expect(runMetrics(resumedDir)).toEqual(metrics);
     expect(metrics.filter((record) => record.validationLoss !== undefined).map((record) => record.step)).toEqual([2, 4, 6]);
   });
 });

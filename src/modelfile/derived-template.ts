@@ -4,6 +4,7 @@
 // turn (ollama/template/template.go, Execute without .Messages), cutting the last turn after
 // {{ .Response }}; rendering the same conversations both ways checks it.
 import { compileChatTemplate, type TemplateMessage } from "../chat/chat-template.js";
+import { goText } from "./messages-template.js";
 
 const SYSTEM = "Q7SYSTEMQ7";
 const USER = "Q7USERQ7";
@@ -117,11 +118,6 @@ function splitOnce(text: string, marker: string): [string, string] | undefined {
   const at = text.indexOf(marker);
   if (at < 0 || text.indexOf(marker, at + marker.length) >= 0) return undefined;
   return [text.slice(0, at), text.slice(at + marker.length)];
-}
-
-/** Text for a Go template: "{{" would open an action, so it is written as an action printing "{{". */
-function goText(text: string): string {
-  return text.replaceAll("{{", '{{ "{{" }}');
 }
 
 function goTemplate(pieces: TemplatePieces): string {
