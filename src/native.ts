@@ -133,6 +133,8 @@ export interface NativeMergeOptions {
   outputPath: string;
   adapters: { path: string; scale: number }[];
   threads: number;
+  /** Merged tensors of type `from` are stored as `to` (ggml_type ids). */
+  storeTypes?: { from: number; to: number }[];
 }
 
 export interface NativeMergeProgress {

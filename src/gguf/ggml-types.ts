@@ -171,3 +171,19 @@ export function tensorByteSize(typeId: number, dims: readonly number[]): number 
   }
   return bytes;
 }
+
+/** Types `ggml_quantize_chunk` (ggml/src/ggml.c) writes only with an importance matrix (`ggml_quantize_requires_imatrix`). */
+const NEEDS_IMPORTANCE_MATRIX: ReadonlySet<number> = new Set([GgmlType.IQ2_XXS, GgmlType.IQ2_XS, GgmlType.IQ1_S]);
+
+/** Types `ggml_quantize_chunk` has no case for: integers, f64, and q8_1 / q8_K (matrix-product inputs only). */
+const NOT_WRITABLE: ReadonlySet<number> = new Set([GgmlType.Q8_1, GgmlType.Q8_K, GgmlType.I8, GgmlType.I16, GgmlType.I32, GgmlType.I64, GgmlType.F64]);
+
+/**
+ * How ggml can write a tensor of `typeId` from f32 values: "yes"; "needs-importance-matrix"; or "no"
+ * (no quantize function, or not a type).
+ */
+export function ggmlWritability(typeId: number): "yes" | "needs-importance-matrix" | "no" {
+  const info = ggmlTypeInfo(typeId);
+  if (info === undefined || info.removed || NOT_WRITABLE.has(typeId)) return "no";
+  return NEEDS_IMPORTANCE_MATRIX.has(typeId) ? "needs-importance-matrix" : "yes";
+}

@@ -4,6 +4,7 @@ export {
   GgmlType,
   ggmlTypeByName,
   ggmlTypeInfo,
+  ggmlWritability,
   requireGgmlType,
   tensorByteSize,
   type GgmlTypeInfo,

@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import path from "node:path";
 
 import { LoraGgufError } from "../errors.js";
-import { readGgufHeader, type GgufHeader } from "../gguf/index.js";
+import { GgmlType, ggmlTypeInfo, ggmlWritability, readGgufHeader, type GgufHeader } from "../gguf/index.js";
 import { prepareAtomicOutput, tempPathBeside } from "../io/atomic-output.js";
 import { loadNative, runNativeJob } from "../native.js";
 import { quantize } from "../quantize/quantize.js";
@@ -95,11 +95,14 @@ export async function merge(options: MergeOptions): Promise<MergeResult> {
     throw new LoraGgufError("E_WRONG_KIND", `${where}: ${model} is an adapter; give the base model as model`);
   }
   const warnings: string[] = [];
+  const adaptedTensors = new Set<string>();
   for (const adapter of adapters) {
     const header = await readGgufHeader(adapter.path);
-    checkAdapterFits(adapter.path, header, model, base);
+    for (const name of checkAdapterFits(adapter.path, header, model, base)) adaptedTensors.add(name);
     warnings.push(...(await checkAdapterBase(where, { adapterPath: adapter.path, modelPath: model }, header, base, { refuse: true, allowOtherBase })));
   }
+  const { storeTypes, notes } = mergedTensorTypes(model, base, adaptedTensors);
+  warnings.push(...notes);
   const target = await prepareAtomicOutput(where, output, { force, inputs: [model, ...adapters.map((adapter) => adapter.path)] });
   const native = await loadNative();
   // with a type, the merge goes to a second temp file that quantize then reads
@@ -107,7 +110,7 @@ export async function merge(options: MergeOptions): Promise<MergeResult> {
   try {
     const merged = await runNativeJob(
       () =>
-        native.merge({ basePath: model, outputPath: mergedPath, adapters, threads }, (progress) =>
+        native.merge({ basePath: model, outputPath: mergedPath, adapters, threads, storeTypes }, (progress) =>
           onProgress?.({ ...progress, fraction: progress.tensorsTotal ? progress.tensorsDone / progress.tensorsTotal : 1 }),
         ),
       signal,
@@ -134,8 +137,44 @@ export async function merge(options: MergeOptions): Promise<MergeResult> {
   }
 }
 
-/** An adapter must be a GGUF LoRA of the base's architecture, for tensors the base has, in their shapes. */
-function checkAdapterFits(adapterPath: string, adapter: GgufHeader, modelPath: string, base: GgufHeader): void {
+/**
+ * The type each merged tensor is stored in: its own, except the types ggml quantizes only with an
+ * importance matrix (iq2_xxs, iq2_xs, iq1_s), which a merge does not have. Those become q2_K, the
+ * smallest k-quant, which needs none (as llama.cpp's quantize picks k-quants when no importance
+ * matrix is given), and the result says so. A type ggml cannot write at all is refused here, before
+ * any work.
+ */
+export const MERGE_STORE_TYPE_WITHOUT_IMPORTANCE_MATRIX = GgmlType.Q2_K;
+
+function mergedTensorTypes(modelPath: string, base: GgufHeader, adapted: ReadonlySet<string>) {
+  const substituted = new Map<number, number>();
+  for (const tensor of base.tensors) {
+    if (!adapted.has(tensor.name)) continue;
+    const writability = ggmlWritability(tensor.type);
+    const typeName = ggmlTypeInfo(tensor.type)?.name ?? String(tensor.type);
+    if (writability === "no") {
+      throw new LoraGgufError(
+        "E_UNSUPPORTED_TYPE",
+        `merge: ${modelPath}'s ${tensor.name} is ${typeName}, which ggml cannot write back after merging; merge into an f16, f32 or q8_0 copy of the model instead`,
+      );
+    }
+    if (writability === "needs-importance-matrix") substituted.set(tensor.type, (substituted.get(tensor.type) ?? 0) + 1);
+  }
+  const store = ggmlTypeInfo(MERGE_STORE_TYPE_WITHOUT_IMPORTANCE_MATRIX)!.name;
+  return {
+    storeTypes: [...substituted.keys()].map((from) => ({ from, to: MERGE_STORE_TYPE_WITHOUT_IMPORTANCE_MATRIX })),
+    notes: [...substituted].map(
+      ([type, count]) =>
+        `${count} merged ${ggmlTypeInfo(type)!.name} tensor${count === 1 ? " was" : "s were"} stored as ${store}: ggml quantizes ${ggmlTypeInfo(type)!.name} only with an importance matrix, which a merge does not have (the other tensors keep their types)`,
+    ),
+  };
+}
+
+/**
+ * An adapter must be a GGUF LoRA of the base's architecture, for tensors the base has, in their
+ * shapes. Returns the names of the base tensors it adapts.
+ */
+function checkAdapterFits(adapterPath: string, adapter: GgufHeader, modelPath: string, base: GgufHeader): string[] {
   const value = (header: GgufHeader, key: string) => header.metadataByKey.get(key)?.value;
   if (value(adapter, "general.type") !== "adapter" || value(adapter, "adapter.type") !== "lora") {
     throw new LoraGgufError("E_WRONG_KIND", `merge: ${adapterPath} is not a LoRA adapter (general.type adapter, adapter.type lora)`);
@@ -149,6 +188,7 @@ function checkAdapterFits(adapterPath: string, adapter: GgufHeader, modelPath: s
   }
   const baseTensors = new Map(base.tensors.map((tensor) => [tensor.name, tensor]));
   const adapterTensors = new Map(adapter.tensors.map((tensor) => [tensor.name, tensor]));
+  const adapted: string[] = [];
   for (const tensor of adapter.tensors) {
     const match = /^(.+)\.lora_([ab])$/.exec(tensor.name);
     if (!match) throw new LoraGgufError("E_ADAPTER_MISMATCH", `merge: ${adapterPath} holds ${tensor.name}, which is not a LoRA tensor`);
@@ -164,5 +204,7 @@ function checkAdapterFits(adapterPath: string, adapter: GgufHeader, modelPath: s
         `merge: ${adapterPath}'s ${match[1]} has lora_a [${tensor.dims.join(", ")}] and lora_b [${b.dims.join(", ")}], which do not fit the base's [${weight.dims.join(", ")}]`,
       );
     }
+    adapted.push(match[1]);
   }
+  return adapted;
 }
