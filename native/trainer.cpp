@@ -1,5 +1,6 @@
 #include "trainer.h"
 
+#include <atomic>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -70,6 +71,8 @@ struct TrainingState {
     std::map<std::string, ggml_tensor *>  parameters;
     OptimizerSettings                     optimizer;
     std::shared_ptr<JobControl>           control;
+    // set from the JS thread by interrupt(): the step in progress stops at its next graph node
+    std::atomic<bool>                     interrupted{false};
 
     ~TrainingState() { release(); }
 
@@ -96,7 +99,8 @@ struct TrainingState {
     }
 
     static bool abort_requested(void * user_data) {
-        return static_cast<const TrainingState *>(user_data)->control->cancel_requested.load();
+        const auto * state = static_cast<const TrainingState *>(user_data);
+        return state->interrupted.load() || state->control->cancel_requested.load();
     }
 
     ggml_tensor * parameter(const std::string & name) const {
@@ -225,11 +229,14 @@ StepOutput run_step(TrainingState & state, const StepInput & input) {
         }
     }
     StepOutput output;
-    if (llama_opt_step_eval(state.context, nullptr, &output.cross_entropy_sum) != 0) {
-        throw JobFailure{"E_NATIVE", "llama.cpp could not run the training step: " + log.problems()};
+    const int32_t status = llama_opt_step_eval(state.context, nullptr, &output.cross_entropy_sum);
+    // 2: stopped between graph nodes by abort_requested; patches/0008 keeps the parameters and moments of the last
+    // whole optimizer step
+    if (status == 2 || state.control->cancel_requested.load()) {
+        throw JobFailure{"E_ABORTED", "the training step was interrupted"};
     }
-    if (state.control->cancel_requested.load()) {
-        throw JobFailure{"E_ABORTED", "the training step was aborted"};
+    if (status != 0) {
+        throw JobFailure{"E_NATIVE", "llama.cpp could not run the training step: " + log.problems()};
     }
     for (llama_token label : input.labels) {
         output.labelled_tokens += label >= 0 ? 1 : 0;
@@ -422,6 +429,13 @@ Napi::Object make_trainer_object(Napi::Env env, std::shared_ptr<TaskThread> thre
                 return ggml_opt_get_iter(opt);
             },
             [](Napi::Env env, int64_t & iter) -> Napi::Value { return Napi::Number::New(env, (double) iter); });
+    }));
+
+    // interrupt(): stops the step in progress (and any later one) within one graph node; it rejects with E_ABORTED,
+    // and the tensors read afterwards are those of the last completed optimizer step
+    trainer.Set("interrupt", Napi::Function::New(env, [state](const Napi::CallbackInfo & info) -> Napi::Value {
+        state->interrupted.store(true);
+        return info.Env().Undefined();
     }));
 
     trainer.Set("close", Napi::Function::New(env, [thread, closed](const Napi::CallbackInfo & info) -> Napi::Value {

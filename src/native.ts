@@ -109,6 +109,12 @@ export interface NativeTrainer {
   writeTensor(name: string, kind: NativeTensorKind, data: Float32Array): Promise<void>;
   /** Reads, or with a value sets, the optimizer step counter (AdamW bias correction). */
   optimizerIter(set?: number): Promise<number>;
+  /**
+   * Stops the step in progress, and every later one, at its next graph node: they reject with
+   * E_ABORTED. An optimizer update once begun runs to its end, so tensors read afterwards are those of
+   * the last completed step.
+   */
+  interrupt(): void;
   close(): Promise<void>;
 }
 

@@ -1,10 +1,4 @@
-import { writeFile } from "node:fs/promises";
-
 /** A plain SVG line chart of training loss per step (and validation loss where it was measured). */
-export async function writeLossPlot(file: string, records: readonly { step: number; loss: number; validationLoss?: number }[]): Promise<void> {
-  await writeFile(file, lossPlotSvg(records));
-}
-
 export function lossPlotSvg(records: readonly { step: number; loss: number; validationLoss?: number }[]): string {
   const width = 640;
   const height = 360;

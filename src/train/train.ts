@@ -1,10 +1,8 @@
-import { readFile, rm, writeFile, appendFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 
-import { LoraGgufError } from "../errors.js";
+import { isLoraGgufError, LoraGgufError } from "../errors.js";
 import { GgufValueType, stringEntry } from "../gguf/index.js";
-import { prepareAtomicOutput } from "../io/atomic-output.js";
 import { loadNative, toLoraGgufError, type NativeTrainer } from "../native.js";
 import { initialAdapterTensors, writeAdapterGguf, type AdapterTensorData } from "./adapter-file.js";
 import { estimateRunMemory } from "./dry-run.js";
@@ -14,7 +12,8 @@ import { prepareTrainingRun, type PreparedRun } from "./prepare-run.js";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint.js";
 import { learningRateAt } from "./learning-rate-schedule.js";
 import { findLoraTargetTensors } from "./lora-targets.js";
-import { writeLossPlot } from "./loss-plot.js";
+import { lossPlotSvg } from "./loss-plot.js";
+import { prepareRunOutputs } from "./run-outputs.js";
 import { resolveTrainOptions, type ResolvedTrainConfig, type TrainOptions } from "./train-options.js";
 import type { TrainingWindow } from "./packing.js";
 import type { TrainingPlan } from "./training-plan.js";
@@ -85,31 +84,25 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
     );
   }
 
-  const outputDir = path.dirname(path.resolve(config.output));
-  const files = {
-    trainingConfig: path.join(outputDir, "training.json"),
-    metrics: path.join(outputDir, "metrics.jsonl"),
-    lossPlot: path.join(outputDir, "loss.svg"),
-    checkpoint: path.join(outputDir, "checkpoint.gguf"),
-  };
-  const adapterOutput = await prepareAtomicOutput("train", config.output, { force: config.force || checkpoint !== undefined, inputs: [config.model, config.data] });
-
-  const startTensors = checkpoint?.tensors ?? initialAdapterTensors(findLoraTargetTensors(run.header, config.targets, config.layers), config.rank, config.seed);
-  const startAdapter = path.join(tmpdir(), `lora-gguf-start-${process.pid}-${Date.now()}.gguf`);
-  await writeAdapterGguf(startAdapter, { architecture: run.architecture, alpha: config.alpha, tensors: startTensors });
-
-  const metrics: MetricsRecord[] = checkpoint ? await readMetricsUpTo(files.metrics, checkpoint.step) : [];
-  await writeFile(files.metrics, metrics.map((record) => JSON.stringify(record)).join("\n") + (metrics.length ? "\n" : ""));
+  const outputs = await prepareRunOutputs("train", config.output, { force: config.force, resume, inputs: [config.model, config.data] });
+  const { files } = outputs;
+  const startStep = checkpoint?.step ?? 0;
 
   const native = await loadNative();
   const callerStack = new Error().stack;
   let trainer: NativeTrainer | undefined;
+  const interrupt = () => trainer?.interrupt();
   const started = performance.now();
   try {
+    const startTensors = checkpoint?.tensors ?? initialAdapterTensors(findLoraTargetTensors(run.header, config.targets, config.layers), config.rank, config.seed);
+    await writeAdapterGguf(outputs.startAdapter, { architecture: run.architecture, alpha: config.alpha, tensors: startTensors });
+    const metrics: MetricsRecord[] = checkpoint ? await readMetricsUpTo(files.metrics, checkpoint.step) : [];
+    await outputs.writeWhole(files.metrics, metrics.map((record) => `${JSON.stringify(record)}\n`).join(""));
+
     trainer = await native
       .createTrainer({
         modelPath: config.model,
-        adapterPath: startAdapter,
+        adapterPath: outputs.startAdapter,
         contextLength: run.plan.contextLength,
         maxSequencesPerWindow: run.plan.maxSequencesPerWindow,
         threads: config.threads,
@@ -119,6 +112,10 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
       .catch((error: unknown) => {
         throw toLoraGgufError(error, callerStack);
       });
+    // an abort stops the step in progress within a graph node; the checkpoint is then the last completed step's
+    signal?.addEventListener("abort", interrupt, { once: true });
+    if (signal?.aborted) interrupt();
+    const interrupted = (error: unknown) => signal?.aborted === true && isLoraGgufError(error, "E_ABORTED");
     const parameters = await trainer.parameterNames();
     let restoreOptimizer = checkpoint
       ? { iter: checkpoint.optimizerIter, moments: checkpoint.tensors.map((tensor) => ({ name: tensor.name, m: tensor.adamwM, v: tensor.adamwV })) }
@@ -129,30 +126,36 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
     let processedTokens = 0;
     let trainingSeconds = 0;
     let validationLoss: number | undefined;
-    let aborted = false;
-    for (let step = checkpoint?.step ?? 0; step < totalSteps; step++) {
+    let completedSteps = startStep;
+    let checkpointedStep = startStep;
+    for (let step = startStep; step < totalSteps && !signal?.aborted; step++) {
       const learningRate = learningRateAt(step, { learningRate: config.learningRate, warmupSteps: config.warmupSteps, totalSteps, scheduler: config.scheduler });
       const stepStarted = performance.now();
       let lossSum = 0;
       let labelled = 0;
-      for (const window of run.plan.stepWindows(step)) {
-        const result = await trainer
-          .step({
-            ...windowInput(window),
-            train: true,
-            learningRate,
-            beta1: config.adamBeta1,
-            beta2: config.adamBeta2,
-            eps: config.adamEpsilon,
-            weightDecay: config.weightDecay,
-            restoreOptimizer,
-          })
-          .catch((error: unknown) => {
-            throw toLoraGgufError(error, callerStack);
-          });
-        restoreOptimizer = undefined;
-        lossSum += result.crossEntropySum;
-        labelled += result.labelledTokens;
+      try {
+        for (const window of run.plan.stepWindows(step)) {
+          const result = await trainer
+            .step({
+              ...windowInput(window),
+              train: true,
+              learningRate,
+              beta1: config.adamBeta1,
+              beta2: config.adamBeta2,
+              eps: config.adamEpsilon,
+              weightDecay: config.weightDecay,
+              restoreOptimizer,
+            })
+            .catch((error: unknown) => {
+              throw toLoraGgufError(error, callerStack);
+            });
+          restoreOptimizer = undefined;
+          lossSum += result.crossEntropySum;
+          labelled += result.labelledTokens;
+        }
+      } catch (error) {
+        if (interrupted(error)) break;
+        throw error;
       }
       const stepSeconds = (performance.now() - stepStarted) / 1000;
       trainingSeconds += stepSeconds;
@@ -160,8 +163,15 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
       processedTokens += run.plan.windowsPerStep * run.plan.contextLength;
       const done = step + 1;
       const isLast = done === totalSteps;
-      if (run.plan.validationWindowCount > 0 && (done % config.evalInterval === 0 || isLast)) {
-        validationLoss = await evaluate(trainer, run.plan);
+      const evaluateNow = run.plan.validationWindowCount > 0 && (done % config.evalInterval === 0 || isLast);
+      let stepValidationLoss: number | undefined;
+      if (evaluateNow) {
+        // an abort during validation keeps the step (its record has no validation loss)
+        stepValidationLoss = await evaluate(trainer, run.plan).catch((error: unknown) => {
+          if (interrupted(error)) return undefined;
+          throw error;
+        });
+        validationLoss = stepValidationLoss ?? validationLoss;
       }
       const record: MetricsRecord = {
         step: done,
@@ -170,10 +180,11 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
         learningRate,
         tokensPerSecond: (run.plan.windowsPerStep * run.plan.contextLength) / stepSeconds,
         trainedTokens: labelled,
-        ...(validationLoss !== undefined && (done % config.evalInterval === 0 || isLast) ? { validationLoss } : {}),
+        ...(stepValidationLoss !== undefined ? { validationLoss: stepValidationLoss } : {}),
       };
       metrics.push(record);
-      await appendFile(files.metrics, `${JSON.stringify(record)}\n`);
+      await outputs.appendMetrics(`${JSON.stringify(record)}\n`);
+      completedSteps = done;
       const elapsedSeconds = (performance.now() - started) / 1000;
       onProgress?.({
         step: done,
@@ -183,19 +194,22 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
         learningRate,
         tokensPerSecond: record.tokensPerSecond,
         elapsedSeconds,
-        etaSeconds: (trainingSeconds / (done - (checkpoint?.step ?? 0))) * (totalSteps - done),
+        etaSeconds: (trainingSeconds / (done - startStep)) * (totalSteps - done),
         validationLoss: record.validationLoss,
       });
-      aborted = signal?.aborted === true;
-      if (aborted || done % interval === 0 || isLast) {
+      if (done % interval === 0 || isLast) {
         await saveCheckpoint(trainer, parameters, run, done, files.checkpoint);
+        checkpointedStep = done;
       }
-      if (aborted) break;
     }
-    if (aborted) throw signal!.reason;
+    if (signal?.aborted) {
+      // nothing trained since the start (or the last checkpoint) leaves the checkpoint there is
+      if (completedSteps > checkpointedStep) await saveCheckpoint(trainer, parameters, run, completedSteps, files.checkpoint);
+      throw signal.reason;
+    }
 
     const finalTensors = await readAdapterTensors(trainer, parameters);
-    await writeAdapterGguf(adapterOutput.tempPath, {
+    await writeAdapterGguf(outputs.adapter.tempPath, {
       architecture: run.architecture,
       alpha: config.alpha,
       tensors: finalTensors,
@@ -207,10 +221,10 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
         { key: "adapter.lora.rank", type: GgufValueType.UINT32, value: config.rank },
       ],
     });
-    await adapterOutput.commit();
-    await writeLossPlot(files.lossPlot, metrics);
+    await outputs.adapter.commit();
+    await outputs.writeWhole(files.lossPlot, lossPlotSvg(metrics));
     const summary: TrainResult = {
-      adapter: adapterOutput.finalPath,
+      adapter: outputs.adapter.finalPath,
       ...files,
       steps: totalSteps,
       firstLoss: metrics[0]?.loss ?? NaN,
@@ -225,14 +239,18 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
       skippedRows: run.skippedRows,
       peakRssBytes: peakResidentBytes(),
     };
-    await writeFile(files.trainingConfig, `${JSON.stringify({ config: run.config, contextLength: run.plan.contextLength, chatSpans: countSpanMethods(run.samples), baseFingerprint: run.baseFingerprint, result: summary }, null, 2)}\n`);
+    await outputs.writeWhole(
+      files.trainingConfig,
+      `${JSON.stringify({ config: run.config, contextLength: run.plan.contextLength, chatSpans: countSpanMethods(run.samples), baseFingerprint: run.baseFingerprint, result: summary }, null, 2)}\n`,
+    );
     return summary;
   } catch (error) {
-    await adapterOutput.discard();
+    await outputs.adapter.discard();
     throw error;
   } finally {
+    signal?.removeEventListener("abort", interrupt);
     await trainer?.close().catch(() => undefined);
-    await rm(startAdapter, { force: true });
+    await outputs.discardStart();
   }
 }
 
