@@ -2,6 +2,7 @@ import { open, readFile, stat, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { LoraGgufError } from "../errors.js";
 import { bfloat16ArrayToFloat32, float16ArrayToFloat32 } from "../gguf/f16.js";
+import { describeJson } from "./json-description.js";
 import {
   isSafetensorsDtype,
   SAFETENSORS_DTYPE_BYTES,
@@ -366,10 +367,4 @@ async function openInput(file: string): Promise<{ handle: FileHandle; fileSize: 
 /** Code-point order, as Python's sorted() orders the names (UTF-16 order differs above U+FFFF). */
 function compareNames(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
-}
-
-function describeJson(value: unknown): string {
-  if (value === undefined) return "nothing";
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

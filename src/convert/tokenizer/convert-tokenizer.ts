@@ -3,6 +3,7 @@ import { arrayEntry, stringEntry } from "../../gguf/metadata-entries.js";
 import { GgufValueType, type GgufMetadataEntry } from "../../gguf/value-types.js";
 import { rejectUnknownOptions, requireOptionsObject } from "../../validate.js";
 import { bpeMerges, bpeTokenList, tokenizerIdCount } from "./bpe-vocab.js";
+import { describeJson } from "../json-description.js";
 import { isJsonObject, readHfTokenizerDir, type HfTokenizerDir } from "./hf-tokenizer-files.js";
 import { identifyPreTokenizer, requireKnownPreTokenizer, type PreTokenizerIdentification } from "./pre-tokenizer.js";
 import { loadReferenceTokenizer } from "./reference-tokenizer.js";
@@ -75,7 +76,7 @@ function resolveVocabSize(files: HfTokenizerDir): number {
   const declared = config?.vocab_size ?? (isJsonObject(config?.text_config) ? config.text_config.vocab_size : undefined);
   if (declared === undefined || declared === null) return idCount;
   if (typeof declared !== "number" || !Number.isSafeInteger(declared) || declared <= 0) {
-    throw new LoraGgufError("E_BAD_TOKENIZER", `${files.dir}/config.json: vocab_size must be a positive integer, got ${JSON.stringify(declared)}`);
+    throw new LoraGgufError("E_BAD_TOKENIZER", `${files.dir}/config.json: vocab_size must be a positive integer, got ${describeJson(declared)}`);
   }
   if (declared < idCount) {
     throw new LoraGgufError(

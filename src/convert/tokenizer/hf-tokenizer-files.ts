@@ -3,6 +3,7 @@
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { LoraGgufError } from "../../errors.js";
+import { describeJson } from "../json-description.js";
 
 export type JsonObject = Record<string, unknown>;
 
@@ -90,13 +91,16 @@ export function isJsonObject(value: unknown): value is JsonObject {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
+/** Sequences nested deeper than this are not searched (tokenizers' own files nest one or two). */
+const MAX_SEQUENCE_NESTING = 32;
+
 /** Whether a normalizer / pre-tokenizer / decoder node is of `type`, or a Sequence holding one. */
-export function containsComponent(node: unknown, type: string): boolean {
-  if (!isJsonObject(node)) return false;
+export function containsComponent(node: unknown, type: string, depth = 0): boolean {
+  if (!isJsonObject(node) || depth > MAX_SEQUENCE_NESTING) return false;
   if (node.type === type) return true;
   if (node.type !== "Sequence") return false;
   const children = node.pretokenizers ?? node.normalizers ?? node.decoders ?? node.processors;
-  return Array.isArray(children) && children.some((child) => containsComponent(child, type));
+  return Array.isArray(children) && children.some((child) => containsComponent(child, type, depth + 1));
 }
 
 async function missingTokenizerJson(dir: string): Promise<LoraGgufError> {
@@ -124,7 +128,7 @@ function parseTokenizerJson(raw: JsonObject, file: string): HfTokenizerJson {
   if (modelType !== "BPE") {
     throw new LoraGgufError(
       "E_UNSUPPORTED_TOKENIZER",
-      `${file}: the tokenizer model is ${modelType === undefined ? "of no stated type" : JSON.stringify(modelType)}; only byte-level BPE tokenizers can be converted so far`,
+      `${file}: the tokenizer model is ${modelType === undefined ? "of no stated type" : describeJson(modelType)}; only byte-level BPE tokenizers can be converted so far`,
     );
   }
   if (!containsComponent(raw.pre_tokenizer, "ByteLevel")) {
@@ -137,7 +141,7 @@ function parseTokenizerJson(raw: JsonObject, file: string): HfTokenizerJson {
   if (!isJsonObject(model.vocab)) throw bad("model.vocab must be an object of token ids");
   const vocab = new Map<string, number>();
   for (const [token, id] of Object.entries(model.vocab)) {
-    if (!Number.isSafeInteger(id) || (id as number) < 0) throw bad(`model.vocab[${JSON.stringify(token)}] must be a non-negative integer, got ${JSON.stringify(id)}`);
+    if (!Number.isSafeInteger(id) || (id as number) < 0) throw bad(`model.vocab[${JSON.stringify(token)}] must be a non-negative integer, got ${describeJson(id)}`);
     vocab.set(token, id as number);
   }
 
@@ -149,7 +153,7 @@ function parseTokenizerJson(raw: JsonObject, file: string): HfTokenizerJson {
       const ok = stringForm
         ? typeof merge === "string"
         : Array.isArray(merge) && merge.length === 2 && typeof merge[0] === "string" && typeof merge[1] === "string";
-      if (!ok) throw bad(`model.merges[${index}] must be ${stringForm ? 'an "a b" string like the first' : "an [a, b] pair of strings"}, got ${JSON.stringify(merge)}`);
+      if (!ok) throw bad(`model.merges[${index}] must be ${stringForm ? 'an "a b" string like the first' : "an [a, b] pair of strings"}, got ${describeJson(merge)}`);
     });
   }
 

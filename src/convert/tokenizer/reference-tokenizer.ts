@@ -49,7 +49,7 @@ export function loadReferenceTokenizer(files: HfTokenizerDir, merges: readonly s
   }
 
   const encodeText = (text: string): number[] => idsOf(tokenizer, text, false);
-  const rebuildsPostProcessor = POST_PROCESSOR_FROM_CONFIG.has(String(config.tokenizer_class));
+  const rebuildsPostProcessor = typeof config.tokenizer_class === "string" && POST_PROCESSOR_FROM_CONFIG.has(config.tokenizer_class);
   return {
     tokenizer,
     encodeText,
