@@ -98,6 +98,48 @@ describe("convert: bad input", () => {
     await expectRefused(variant("missing-shard", (dir) => rmSync(path.join(dir, shards(dir)[1]))), "E_INPUT_NOT_FOUND", /safetensors/);
   });
 
+  it("config.json values of the wrong type or range, however deeply nested", async () => {
+    const deepArrays = "[".repeat(20_000) + "]".repeat(20_000);
+    const configVariant = (name: string, replace: (config: Record<string, unknown>) => string) =>
+      variant(name, (dir) => writeFileSync(path.join(dir, "config.json"), replace(JSON.parse(readFileSync(path.join(dir, "config.json"), "utf8")))));
+    const withRaw = (config: Record<string, unknown>, key: string, raw: string) => JSON.stringify({ ...config, [key]: "RAW" }).replace('"RAW"', raw);
+    await expectRefused(configVariant("architectures-infinite", (c) => withRaw(c, "architectures", "1e400")), "E_BAD_CHECKPOINT_DIR", /architectures must be an array of class names, got Infinity/);
+    await expectRefused(configVariant("architectures-deep", (c) => withRaw(c, "architectures", deepArrays)), "E_BAD_CHECKPOINT_DIR", /architectures .*a deeply nested array/);
+    await expectRefused(configVariant("head-dim", (c) => withRaw(c, "head_dim", "-1e400")), "E_BAD_CHECKPOINT_DIR", /head_dim must be an integer from 1/);
+    await expectRefused(configVariant("kv-heads", (c) => JSON.stringify({ ...c, num_key_value_heads: 3 })), "E_BAD_CHECKPOINT_DIR", /num_key_value_heads \(3\) must divide/);
+    await expectRefused(configVariant("rope-factor", (c) => JSON.stringify({ ...c, rope_scaling: { rope_type: "linear", factor: "8" } })), "E_BAD_CHECKPOINT_DIR", /rope_scaling\.factor/);
+    await expectRefused(configVariant("not-an-object", () => "[]"), "E_BAD_CHECKPOINT_DIR", /must hold a JSON object/);
+  });
+
+  it("a deeply nested value in a safetensors header or in the index", async () => {
+    const deepArrays = "[".repeat(20_000) + "]".repeat(20_000);
+    const header = variant("header-deep", (dir) => {
+      const file = path.join(dir, shards(dir)[0]);
+      const bytes = readFileSync(file);
+      const headerLength = Number(bytes.readBigUInt64LE(0));
+      const edited = Buffer.from(`{"x":${deepArrays},${bytes.subarray(9, 8 + headerLength).toString("utf8")}`);
+      const prefix = Buffer.alloc(8);
+      prefix.writeBigUInt64LE(BigInt(edited.length));
+      writeFileSync(file, Buffer.concat([prefix, edited, bytes.subarray(8 + headerLength)]));
+    });
+    await expectRefused(header, "E_BAD_SAFETENSORS", /tensor "x" must be an object .* a deeply nested array/);
+    const index = variant("index-deep", (dir) => {
+      const file = path.join(dir, "model.safetensors.index.json");
+      const parsed = JSON.parse(readFileSync(file, "utf8"));
+      const [first] = Object.keys(parsed.weight_map);
+      writeFileSync(file, JSON.stringify({ ...parsed, weight_map: { ...parsed.weight_map, [first]: "RAW" } }).replace('"RAW"', deepArrays));
+    });
+    await expectRefused(index, "E_BAD_SAFETENSORS", /the shard a deeply nested array/);
+  });
+
+  it("attention weights whose shapes do not split into config.json's heads", async () => {
+    const dir = variant("kv-width", (dir) => {
+      const config = JSON.parse(readFileSync(path.join(dir, "config.json"), "utf8"));
+      writeFileSync(path.join(dir, "config.json"), JSON.stringify({ ...config, num_attention_heads: 4, num_key_value_heads: 4 }));
+    });
+    await expectRefused(dir, "E_BAD_CHECKPOINT_DIR", /blk\.0\.attn_k\.weight has shape 16x32, config\.json implies 32x32/);
+  });
+
   it("shapes that disagree with config.json", async () => {
     const dir = variant("wrong-shape", (dir) => {
       const config = JSON.parse(readFileSync(path.join(dir, "config.json"), "utf8"));

@@ -7,7 +7,7 @@ import { GgmlType, GgufWriter, stringEntry, uint32Entry, type GgufMetadataEntry 
 import {
   optionalBoolean, optionalFunction, optionalSignal, rejectUnknownOptions, requireOptionsObject, requireString,
 } from "../validate.js";
-import { findConvertArchitecture, readHfConfig, type ConvertArchitecture, type HfConfig } from "./arch/index.js";
+import { findConvertArchitecture, headDimension, readHfConfig, type ConvertArchitecture, type HfConfig } from "./arch/index.js";
 import { convertPeftAdapter, isPeftAdapterDir } from "./peft-adapter.js";
 import { openCheckpointTensors, readTensorBytes, type CheckpointTensor } from "./safetensors.js";
 import {
@@ -194,10 +194,37 @@ function checkShapes(planned: readonly PlannedTensor[], config: HfConfig): void 
       throw new LoraGgufError("E_BAD_CHECKPOINT_DIR", `convert: ${name} has shape ${[...tensor.dims].reverse().join("x")}, config.json implies ${[...dims].reverse().join("x")}`);
     }
   };
-  expect("token_embd.weight", [config.hidden_size, config.vocab_size]);
+  const present = (name: string, dims: number[]) => {
+    if (byName.has(name)) expect(name, dims);
+  };
+  const { hidden_size: hidden, intermediate_size: ffn, vocab_size: vocab } = config;
+  const headSize = headDimension(config);
+  const queryWidth = config.num_attention_heads * headSize;
+  const keyValueWidth = (config.num_key_value_heads ?? config.num_attention_heads) * headSize;
+  expect("token_embd.weight", [hidden, vocab]);
+  present("output.weight", [hidden, vocab]);
+  present("output_norm.weight", [hidden]);
   for (let layer = 0; layer < config.num_hidden_layers; layer++) {
-    expect(`blk.${layer}.ffn_down.weight`, [config.intermediate_size, config.hidden_size]);
-    expect(`blk.${layer}.attn_norm.weight`, [config.hidden_size]);
+    const block = (name: string) => `blk.${layer}.${name}`;
+    // ne order: [in, out]; the rotary permutation splits attn_q and attn_k rows into heads, so they must fit
+    expect(block("ffn_down.weight"), [ffn, hidden]);
+    expect(block("attn_norm.weight"), [hidden]);
+    expect(block("attn_q.weight"), [hidden, queryWidth]);
+    expect(block("attn_k.weight"), [hidden, keyValueWidth]);
+    expect(block("attn_v.weight"), [hidden, keyValueWidth]);
+    expect(block("attn_output.weight"), [queryWidth, hidden]);
+    expect(block("ffn_gate.weight"), [hidden, ffn]);
+    expect(block("ffn_up.weight"), [hidden, ffn]);
+    expect(block("ffn_norm.weight"), [hidden]);
+    present(block("attn_q.bias"), [queryWidth]);
+    present(block("attn_k.bias"), [keyValueWidth]);
+    present(block("attn_v.bias"), [keyValueWidth]);
+    present(block("attn_q_norm.weight"), [headSize]);
+    present(block("attn_k_norm.weight"), [headSize]);
+  }
+  const extraBlock = [...byName.keys()].find((name) => Number(/^blk\.(\d+)\./.exec(name)?.[1] ?? 0) >= config.num_hidden_layers);
+  if (extraBlock) {
+    throw new LoraGgufError("E_BAD_CHECKPOINT_DIR", `convert: the checkpoint has ${extraBlock}, but config.json says num_hidden_layers ${config.num_hidden_layers}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { LoraGgufError } from "../../errors.js";
 import { uint32Entry } from "../../gguf/index.js";
 import type { ConvertArchitecture, GeneratedTensor } from "./architecture.js";
 import { headDimension, type HfConfig } from "./hf-config.js";
@@ -46,6 +47,13 @@ function llama3RopeFactors(config: HfConfig): GeneratedTensor[] {
   const lowFreqFactor = scaling.low_freq_factor ?? 1;
   const highFreqFactor = scaling.high_freq_factor ?? 4;
   const oldContext = scaling.original_max_position_embeddings ?? 8192;
+  if (!(highFreqFactor > lowFreqFactor)) {
+    // the blend between the two wavelengths divides by their difference
+    throw new LoraGgufError(
+      "E_BAD_CHECKPOINT_DIR",
+      `convert: config.json's llama3 rope_scaling needs high_freq_factor (${highFreqFactor}) above low_freq_factor (${lowFreqFactor})`,
+    );
+  }
   const lowFreqWavelength = oldContext / lowFreqFactor;
   const highFreqWavelength = oldContext / highFreqFactor;
   const factors = new Float32Array(dim / 2);
