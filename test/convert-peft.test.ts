@@ -1,6 +1,6 @@
 // A PEFT adapter converted to GGUF and applied by node-llama-cpp at run time equals the float64
 // reference forward pass of the base with W + scale·B·A merged in (scale alpha/r, or alpha/sqrt(r) for rsLoRA).
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 import { afterAll, describe, expect, it } from "vitest";
@@ -120,6 +120,22 @@ describe("convert: PEFT LoRA adapters", () => {
     const plain = path.join(temp.dir, "plain");
     await writeTinyPeftAdapter(plain, { modules, layers: 1, rank: 4, alpha: 8, seed: 1 });
     expect((await attempt(plain, {})).message).toMatch(/PEFT adapter; give its base model/);
+
+    // adapter_config.json that is not a LoRA config object: typed errors, however it is broken
+    const config = path.join(plain, "adapter_config.json");
+    const good = readFileSync(config, "utf8");
+    for (const [text, code, message] of [
+      ["[]", "E_BAD_CHECKPOINT_DIR", /must hold a JSON object, got \[\]/],
+      [good.replace('"LORA"', "[".repeat(20_000) + "]".repeat(20_000)), "E_UNSUPPORTED_ADAPTER", /a deeply nested array adapter \(peft_type\)/],
+      [good.replace('"use_rslora": false', '"use_rslora": "yes"'), "E_BAD_CHECKPOINT_DIR", /use_rslora must be true or false/],
+      [good.replace('"lora_alpha": 8', '"lora_alpha": 1e400'), "E_BAD_CHECKPOINT_DIR", /finite numeric lora_alpha, got r 4 and lora_alpha Infinity/],
+    ] as const) {
+      writeFileSync(config, text);
+      const error = await attempt(plain, { base });
+      expect(error.code).toBe(code);
+      expect(error.message).toMatch(message);
+    }
+    writeFileSync(config, good);
 
     const wide = path.join(temp.dir, "wide");
     await writeTinyPeftAdapter(wide, { modules: [{ name: "mlp.up_proj", out: 256, in: hidden }], layers: 1, rank: 4, alpha: 8, seed: 1 });

@@ -9,6 +9,7 @@ import { LoraGgufError } from "../errors.js";
 import { GgmlType, GgufValueType, GgufWriter, stringEntry, type GgufMetadataEntry } from "../gguf/index.js";
 import type { HfConfig } from "./arch/index.js";
 import { readBaseModelFacts, type BaseModelFacts } from "./base-model-facts.js";
+import { describeJson } from "./json-description.js";
 import { readSafetensorsHeader, readTensorBytes, type CheckpointTensor } from "./safetensors.js";
 import { decodeToFloat32 } from "./tensor-encoding.js";
 
@@ -97,22 +98,35 @@ export async function convertPeftAdapter(dir: string, output: string, base: stri
 
 async function readPeftConfig(dir: string): Promise<PeftConfig> {
   const file = path.join(dir, PEFT_CONFIG_FILE);
-  let config: PeftConfig;
+  let parsed: unknown;
   try {
-    config = JSON.parse(await readFile(file, "utf8")) as PeftConfig;
+    parsed = JSON.parse(await readFile(file, "utf8"));
   } catch (error) {
     throw new LoraGgufError("E_BAD_CHECKPOINT_DIR", `convert: ${file} is not readable JSON: ${(error as Error).message}`);
   }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new LoraGgufError("E_BAD_CHECKPOINT_DIR", `convert: ${file} must hold a JSON object, got ${describeJson(parsed)}`);
+  }
+  const config = parsed as Record<string, unknown>;
   if (config.peft_type !== undefined && config.peft_type !== "LORA") {
-    throw new LoraGgufError("E_UNSUPPORTED_ADAPTER", `convert: ${file} is a ${config.peft_type} adapter; only LoRA adapters convert to GGUF`);
+    throw new LoraGgufError("E_UNSUPPORTED_ADAPTER", `convert: ${file} is a ${describeJson(config.peft_type)} adapter (peft_type); only LoRA adapters convert to GGUF`);
+  }
+  for (const key of ["use_rslora", "use_dora"]) {
+    if (config[key] !== undefined && config[key] !== null && typeof config[key] !== "boolean") {
+      throw new LoraGgufError("E_BAD_CHECKPOINT_DIR", `convert: ${file}: ${key} must be true or false, got ${describeJson(config[key])}`);
+    }
   }
   if (config.use_dora) {
     throw new LoraGgufError("E_UNSUPPORTED_ADAPTER", `convert: ${file} is a DoRA adapter (use_dora); llama.cpp runs plain LoRA only — merge it into the base with PEFT first`);
   }
-  if (!Number.isInteger(config.r) || config.r <= 0 || typeof config.lora_alpha !== "number") {
-    throw new LoraGgufError("E_BAD_CHECKPOINT_DIR", `convert: ${file} needs a positive integer r and a numeric lora_alpha`);
+  // r is a tensor dimension and alpha is written as f32: both must be finite
+  if (!Number.isSafeInteger(config.r) || (config.r as number) <= 0 || typeof config.lora_alpha !== "number" || !Number.isFinite(config.lora_alpha)) {
+    throw new LoraGgufError(
+      "E_BAD_CHECKPOINT_DIR",
+      `convert: ${file} needs a positive integer r and a finite numeric lora_alpha, got r ${describeJson(config.r)} and lora_alpha ${describeJson(config.lora_alpha)}`,
+    );
   }
-  return config;
+  return config as unknown as PeftConfig;
 }
 
 function checkPairShapes(ggufBase: string, a: CheckpointTensor, b: CheckpointTensor, rank: number, facts: BaseModelFacts): void {
@@ -123,10 +137,10 @@ function checkPairShapes(ggufBase: string, a: CheckpointTensor, b: CheckpointTen
   const [inputs, outputs] = baseShape;
   const [aRows, aColumns] = a.info.shape;
   const [bRows, bColumns] = b.info.shape;
-  if (aRows !== rank || bColumns !== rank || aColumns !== inputs || bRows !== outputs) {
+  if (a.info.shape.length !== 2 || b.info.shape.length !== 2 || aRows !== rank || bColumns !== rank || aColumns !== inputs || bRows !== outputs) {
     throw new LoraGgufError(
       "E_ADAPTER_MISMATCH",
-      `convert: the adapter for ${ggufBase} has lora_A ${aRows}x${aColumns} and lora_B ${bRows}x${bColumns}, but the base weight is ` +
+      `convert: the adapter for ${ggufBase} has lora_A ${a.info.shape.join("x")} and lora_B ${b.info.shape.join("x")}, but the base weight is ` +
         `${outputs}x${inputs} and r is ${rank}: this adapter was trained for a different base model`,
     );
   }
