@@ -6,7 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import {
-  GgmlType, GgufValueType, isLoraGgufError, quantize, readGgufHeader, stringEntry, writeGgufFile,
+  GgmlType, GgufValueType, isLoraGgufError, quantize, readGgufHeader, stringEntry, uint32Entry, writeGgufFile,
   type GgufMetadataEntry, type GgufTensorWithData,
 } from "../src/index.js";
 import { writeTinyLlamaGguf } from "../src/testing/tiny-llama.js";
@@ -60,6 +60,20 @@ describe("quantize: hostile but well-formed GGUF files", () => {
   it("a required hyperparameter is missing", async () => {
     const file = await variant("no-block-count", { metadata: setValue("llama.block_count", undefined) });
     expect(await codeOf(quantize(file, path.join(temp.dir, "o3.gguf"), { type: "q8_0" }))).toBe("E_NATIVE");
+  });
+
+  it("hyperparameters llama.cpp's loader would abort on (a GGML_ASSERT kills the process) are refused first", async () => {
+    const blocks = (value: number) => setValue("llama.block_count", uint32Entry("llama.block_count", value));
+    for (const value of [0, 513, 0xffff_ffff]) {
+      const file = await variant(`blocks-${value}`, { metadata: blocks(value) });
+      const error = await quantize(file, path.join(temp.dir, `o-blocks-${value}.gguf`), { type: "q8_0" }).then(() => undefined, (e: unknown) => e);
+      expect(isLoraGgufError(error, "E_BAD_GGUF"), String(error)).toBe(true);
+      expect((error as Error).message).toMatch(new RegExp(`llama\\.block_count ${value} \\(it loads 1 to 512 blocks\\)`));
+    }
+    const experts = await variant("experts-used", { metadata: (m) => [...m, uint32Entry("llama.expert_used_count", 2)] });
+    expect(await codeOf(quantize(experts, path.join(temp.dir, "o-experts.gguf"), { type: "q8_0" }))).toBe("E_BAD_GGUF");
+    const rope = await variant("rope-type", { metadata: (m) => [...m, stringEntry("llama.rope.scaling.type", "cubic")] });
+    expect(await codeOf(quantize(rope, path.join(temp.dir, "o-rope.gguf"), { type: "q8_0" }))).toBe("E_BAD_GGUF");
   });
 
   it("a LoRA adapter or a vocab-only file is not a model to quantize", async () => {

@@ -4,6 +4,7 @@ import { availableParallelism } from "node:os";
 import { LoraGgufError } from "../errors.js";
 import { readGgufHeader, type GgufHeader } from "../gguf/index.js";
 import { ggmlTypeInfo } from "../gguf/ggml-types.js";
+import { checkLlamaHyperparameters } from "../gguf/llama-hyperparameters.js";
 import { prepareAtomicOutput } from "../io/atomic-output.js";
 import { loadNative, runNativeJob } from "../native.js";
 import {
@@ -129,6 +130,7 @@ function checkIsQuantizableModel(where: string, input: string, header: GgufHeade
   if (header.tensors.length === 0) {
     throw new LoraGgufError("E_WRONG_KIND", `${where}: ${input} has no tensors (a vocabulary-only file?); there is nothing to quantize`);
   }
+  checkLlamaHyperparameters(where, input, header);
   if (!allowRequantize && !type.onlyCopy) {
     const quantized = header.tensors.find((tensor) => ggmlTypeInfo(tensor.type)?.quantized);
     if (quantized) {
