@@ -134,3 +134,27 @@ describe("train: bad input", () => {
     expect(ticks).toBeGreaterThan((elapsedMs / 5) * 0.3);
   });
 });
+
+describe("train: the run's files", () => {
+  it("a second run into a folder that holds another run's files is refused before any work, naming the file; force overwrites; the adapter may not take their names", async () => {
+    const first = await train({ model, data, output: out("two-runs"), maxSteps: 2, threads: 2 });
+    const checkpointBefore = readFileSync(first.checkpoint);
+    const other = path.join(path.dirname(first.adapter), "other.gguf");
+    const refused = await codeOf(train({ model, data, output: other, maxSteps: 1, threads: 2 }));
+    expect(refused.code).toBe("E_OUTPUT_EXISTS");
+    expect(refused.message).toMatch(/training\.json, written beside the adapter\).*already exists/);
+    expect(readFileSync(first.checkpoint).equals(checkpointBefore)).toBe(true);
+    expect(existsSync(other)).toBe(false);
+
+    const forced = await train({ model, data, output: other, maxSteps: 1, threads: 2, force: true });
+    expect(forced.checkpoint).toBe(first.checkpoint);
+    expect(readFileSync(forced.metrics, "utf8").trim().split("\n")).toHaveLength(1);
+
+    const clash = await codeOf(train({ model, data, output: path.join(path.dirname(first.adapter), "checkpoint.gguf"), maxSteps: 1, force: true }));
+    expect(clash.code).toBe("E_INVALID_OPTION");
+    // nothing but the runs' own files: no temp file (start adapter, partial writes) was left beside them
+    expect((await import("node:fs")).readdirSync(path.dirname(first.adapter)).sort()).toEqual(
+      ["adapter.gguf", "checkpoint.gguf", "loss.svg", "metrics.jsonl", "other.gguf", "training.json"],
+    );
+  });
+});
