@@ -16,17 +16,17 @@
 //
 //   npm run bench:train-memory-8b -- [--train-slice] [--threads 2] [--steps 2]
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { quantize } from "../dist/index.js";
-import { SeededRandom } from "../dist/seeded-random.js";
 import { llamaSourceDir } from "../dist/testing/llama-source-dir.js";
 import { writeSparseModelGguf, writeTinyModelGguf } from "../dist/testing/tiny-model.js";
 import { formatMemoryEstimate } from "../dist/train/dry-run.js";
 import { formatBytes } from "../dist/train/memory-estimate.js";
 import { flag, option } from "./bench-options.mjs";
+import { writeFullWindowText } from "./full-window-text.mjs";
 import { modelShapes } from "./model-shapes.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -49,24 +49,6 @@ const fixture = path.join(root, "test", "fixtures", "train-peak-rss.mjs");
 
 const data = path.join(workDir, `full-windows-${CONTEXT_LENGTH}.jsonl`);
 writeFullWindowText(data, { rows: Math.max(4, steps), wordsPerRow: 1.5 * CONTEXT_LENGTH });
-
-/**
- * Plain-text rows of seeded random common words: each word with its leading space is about one
- * token of the Qwen2 BPE vocabulary, so 1.5 words per context position overflow the window.
- */
-function writeFullWindowText(file, { rows, wordsPerRow }) {
-  const words = ("the of and to in is that for it as was with be by on not he this are or his from at which but have an they you " +
-    "were her she there one all we their been has when who will more no if out so said what up its about into than them can only " +
-    "other new some could time these two may then do first any like now my such make over our even most me state after also made " +
-    "many did must before back see through way where get much go well your know should down work year because come people just").split(" ");
-  const random = new SeededRandom(9);
-  const lines = [];
-  for (let row = 0; row < rows; row++) {
-    const text = Array.from({ length: wordsPerRow }, () => words[Math.floor(random.nextFloat() * words.length)]).join(" ");
-    lines.push(JSON.stringify({ text }));
-  }
-  writeFileSync(file, `${lines.join("\n")}\n`);
-}
 
 /** The fixture's report for one run: a dry run, then train() unless dryRunOnly. */
 function runFixture(options) {
