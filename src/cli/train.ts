@@ -94,13 +94,14 @@ export function registerTrainCommand(program: Command): void {
     .option("--resume <checkpoint>", "continue from a checkpoint.gguf written by an earlier run with the same options")
     .option("--checkpoint-interval <n>", "write checkpoint.gguf every n steps, and on Ctrl-C (default 100)", integerValue(1))
     .option("--ignore-memory-estimate", "train even if the memory estimate says it will not fit")
-    .option("-f, --force", "overwrite an existing adapter")
+    .option("-f, --force", "overwrite an existing adapter and the run files beside it")
     .option("--dry-run", "load and plan everything, print the plan and memory estimate, train nothing")
     .option("--preview", "show the first example with its trained tokens marked, and token statistics; train nothing")
     .option("--json", "print the result as JSON")
     .addHelpText(
       "after",
-      "\nCtrl-C stops after the current step and saves checkpoint.gguf beside the adapter (continue with --resume);\n" +
+      "\nCtrl-C stops the step in progress and saves the last completed step's checkpoint.gguf beside the adapter\n" +
+        "(continue with --resume);\n" +
         "a second Ctrl-C exits at once.",
     )
     .action((flags: TrainFlags, command: Command) =>
@@ -188,7 +189,7 @@ async function runTraining(options: TrainOptions, flags: TrainFlags): Promise<vo
   const bar = createProgressBar("train", !json);
   const lines = !json && !process.stderr.isTTY ? progressLines() : undefined;
   const interrupt = abortOnInterrupt({
-    message: "interrupted: saving a checkpoint after this step (Ctrl-C again to quit at once)",
+    message: "interrupted: stopping this step and saving the last completed step's checkpoint (Ctrl-C again to quit at once)",
     onInterrupt: () => bar.stop(),
   });
   let last: TrainProgress | undefined;
