@@ -2,7 +2,7 @@
 // bench/merge: our merge against llama.cpp's llama-export-lora, built from the same patched source,
 // on the same base and adapter and threads; time and peak RSS of each (in its own process), ratios.
 //
-//   npm run bench:merge [-- --layers 8 --embd 768 --rank 16 --threads 2]
+//   npm run bench:merge [-- --layers 8 --embd 768 --rank 16 --threads 2 --repeats 3]
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -23,6 +23,7 @@ const layers = flag("layers", 8);
 const embd = flag("embd", 768);
 const rank = flag("rank", 16);
 const threads = flag("threads", availableParallelism());
+const repeats = flag("repeats", 3);
 
 const tool = llamaTool("llama-export-lora");
 
@@ -47,11 +48,22 @@ function timed(command, commandArgs) {
 
 const ours = path.join(workDir, "ours.gguf");
 const theirs = path.join(workDir, "theirs.gguf");
-rmSync(ours, { force: true });
-const oursRun = timed(process.execPath, [path.join(root, "dist", "cli", "main.js"), "merge", "--model", base, "--lora", adapter, "-o", ours, "--threads", String(threads), "--force"]);
-const theirsRun = timed(tool, ["-m", base, "--lora", adapter, "-o", theirs, "-t", String(threads)]);
+// interleaved pairs, each run in its own process; the medians are reported (this machine is shared and noisy)
+const oursRuns = [];
+const theirsRuns = [];
+for (let pair = 0; pair < repeats; pair++) {
+  rmSync(ours, { force: true });
+  oursRuns.push(timed(process.execPath, [path.join(root, "dist", "cli", "main.js"), "merge", "--model", base, "--lora", adapter, "-o", ours, "--threads", String(threads), "--force"]));
+  theirsRuns.push(timed(tool, ["-m", base, "--lora", adapter, "-o", theirs, "-t", String(threads)]));
+}
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const oursSeconds = median(oursRuns.map((run) => run.seconds));
+const theirsSeconds = median(theirsRuns.map((run) => run.seconds));
+const oursPeak = median(oursRuns.map((run) => run.peakBytes));
+const theirsPeak = median(theirsRuns.map((run) => run.peakBytes));
 const oursBytes = readFileSync(ours);
-console.log(`base ${path.basename(base)} (${(oursBytes.length / 2 ** 20).toFixed(0)} MiB f16), adapter rank ${rank} on every q,k,v,o,gate,up,down, ${threads} threads`);
-console.log(`lora-gguf merge:   ${oursRun.seconds.toFixed(2)} s, peak RSS ${(oursRun.peakBytes / 2 ** 20).toFixed(0)} MiB (node process included)`);
-console.log(`llama-export-lora: ${theirsRun.seconds.toFixed(2)} s, peak RSS ${(theirsRun.peakBytes / 2 ** 20).toFixed(0)} MiB`);
-console.log(`ratio (ours / llama-export-lora): time ${(oursRun.seconds / theirsRun.seconds).toFixed(2)}, peak RSS ${(oursRun.peakBytes / theirsRun.peakBytes).toFixed(2)}`);
+const list = (runs) => runs.map((run) => run.seconds.toFixed(2)).join(", ");
+console.log(`base ${path.basename(base)} (${(oursBytes.length / 2 ** 20).toFixed(0)} MiB f16), adapter rank ${rank} on every q,k,v,o,gate,up,down, ${threads} threads, ${repeats} interleaved pairs`);
+console.log(`lora-gguf merge:   median ${oursSeconds.toFixed(2)} s (${list(oursRuns)}), peak RSS ${(oursPeak / 2 ** 20).toFixed(0)} MiB (node process included)`);
+console.log(`llama-export-lora: median ${theirsSeconds.toFixed(2)} s (${list(theirsRuns)}), peak RSS ${(theirsPeak / 2 ** 20).toFixed(0)} MiB`);
+console.log(`ratio (ours / llama-export-lora): time ${(oursSeconds / theirsSeconds).toFixed(2)}, peak RSS ${(oursPeak / theirsPeak).toFixed(2)}`);
