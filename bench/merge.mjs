@@ -10,6 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { readGgufHeader } from "../dist/index.js";
+import { option } from "./bench-options.mjs";
 import { llamaTool } from "./llama-tools.mjs";
 import { writeTinyLlamaGguf } from "../dist/testing/tiny-llama.js";
 import { SeededRandom } from "../dist/seeded-random.js";
@@ -17,13 +18,11 @@ import { initialAdapterTensors, writeAdapterGguf } from "../dist/train/adapter-f
 import { defaultLoraTargets, findLoraTargetTensors } from "../dist/train/lora-targets.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const args = process.argv.slice(2);
-const flag = (name, fallback) => Number(args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : fallback);
-const layers = flag("layers", 8);
-const embd = flag("embd", 768);
-const rank = flag("rank", 16);
-const threads = flag("threads", availableParallelism());
-const repeats = flag("repeats", 3);
+const layers = Number(option("layers", 8));
+const embd = Number(option("embd", 768));
+const rank = Number(option("rank", 16));
+const threads = Number(option("threads", availableParallelism()));
+const repeats = Number(option("repeats", 3));
 
 const tool = llamaTool("llama-export-lora");
 
