@@ -1,11 +1,10 @@
 // A directory output written whole or not at all: files go into a temporary directory beside the
 // target, which is renamed into place when complete, so a failure leaves nothing at the target.
-import { constants } from "node:fs";
-import { access, mkdir, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
 import path from "node:path";
 
 import { LoraGgufError } from "../errors.js";
-import { tempPathBeside } from "../io/atomic-output.js";
+import { checkCanCreateFiles, tempPathBeside } from "../io/atomic-output.js";
 
 export interface StagedDirectory {
   /** Where to write; beside the target, so the final rename stays on one filesystem. */
@@ -28,11 +27,7 @@ export async function stageOutputDirectory(where: string, outputDir: string, opt
   if (!(await stat(parent).catch(() => undefined))?.isDirectory()) {
     throw new LoraGgufError("E_OUTPUT_DIR", `${where}: the directory ${parent} does not exist; create it first`);
   }
-  try {
-    await access(parent, constants.W_OK);
-  } catch {
-    throw new LoraGgufError("E_OUTPUT_DIR", `${where}: the directory ${parent} is not writable`);
-  }
+  await checkCanCreateFiles(where, parent);
   const existing = await existingEntries(finalDir);
   if (existing === "file") {
     throw new LoraGgufError("E_OUTPUT_EXISTS", `${where}: ${outputDir} is a file; give a directory path`);
@@ -40,6 +35,8 @@ export async function stageOutputDirectory(where: string, outputDir: string, opt
   if (existing && existing.length > 0 && !options.force) {
     throw new LoraGgufError("E_OUTPUT_EXISTS", `${where}: ${outputDir} already exists and is not empty; pass force (--force) to overwrite its files`);
   }
+  // with force, the files are moved into the existing directory one by one
+  if (existing && existing.length > 0) await checkCanCreateFiles(where, finalDir);
 
   const tempDir = tempPathBeside(finalDir);
   await mkdir(tempDir);

@@ -1,8 +1,7 @@
 // "Nothing lost": every output is written to a temp file beside its target and renamed into
 // place only when complete, so a crash or an abort never leaves a half-written model behind.
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
-import { access, open, rename, rm, stat } from "node:fs/promises";
+import { open, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 
 import { LoraGgufError } from "../errors.js";
@@ -33,11 +32,7 @@ export async function checkOutputPath(where: string, output: string, options: { 
   if (!directoryStat?.isDirectory()) {
     throw new LoraGgufError("E_OUTPUT_DIR", `${where}: the output directory ${directory} does not exist; create it first`);
   }
-  try {
-    await access(directory, constants.W_OK);
-  } catch {
-    throw new LoraGgufError("E_OUTPUT_DIR", `${where}: the output directory ${directory} is not writable`);
-  }
+  await checkCanCreateFiles(where, directory);
   const existing = await stat(finalPath).catch(() => undefined);
   if (existing && !options.force) {
     throw new LoraGgufError("E_OUTPUT_EXISTS", `${where}: ${output} already exists; pass force (--force) to overwrite it`);
@@ -46,6 +41,25 @@ export async function checkOutputPath(where: string, output: string, options: { 
     throw new LoraGgufError("E_OUTPUT_EXISTS", `${where}: ${output} is a directory; give a file path`);
   }
   return finalPath;
+}
+
+/**
+ * Creates and removes a file in `directory`. access(W_OK) is not enough: it says yes to root in
+ * directories no file can be created in (/proc), and a writer that fails later fails with whatever
+ * its own call reports (an fstream's "iostream error", a plain ENOENT).
+ */
+export async function checkCanCreateFiles(where: string, directory: string): Promise<void> {
+  const probe = path.join(directory, `.lora-gguf-probe-${process.pid}-${randomBytes(6).toString("hex")}`);
+  try {
+    await (await open(probe, "wx")).close();
+  } catch (error) {
+    throw new LoraGgufError(
+      "E_OUTPUT_DIR",
+      `${where}: cannot create files in the output directory ${directory} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); choose a writable directory`,
+      { cause: error },
+    );
+  }
+  await rm(probe, { force: true });
 }
 
 export async function prepareAtomicOutput(where: string, output: string, options: { force: boolean; inputs: string[] }): Promise<AtomicOutput> {
