@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 
 import { quickstart } from "../quickstart/quickstart.js";
+import { integerValue } from "./option-values.js";
 import { formatBytes, printJson, runAction } from "./output.js";
 import { abortOnInterrupt, createProgressBar } from "./progress.js";
 
@@ -10,16 +11,11 @@ export function registerQuickstartCommand(program: Command): void {
     .description("generate a demo model and dataset (or use --model), train a LoRA adapter, and show a before/after sample")
     .argument("[dir]", "where everything goes", "lora-gguf-quickstart")
     .option("--model <gguf>", "a real base model to fine-tune instead of the generated demo model")
-    .option("--epochs <n>", "passes over the demo dataset (default 60 for the demo model, 3 for --model)")
-    .option("--threads <n>", "worker threads (default: all CPUs)")
+    .option("--epochs <n>", "passes over the demo dataset (default 60 for the demo model, 3 for --model)", integerValue(1))
+    .option("--threads <n>", "worker threads (default: all CPUs)", integerValue(1))
     .option("--json", "print the result as JSON")
-    .action((dir: string, flags: { model?: string; epochs?: string; threads?: string; json?: boolean }, command: Command) =>
+    .action((dir: string, flags: { model?: string; epochs?: number; threads?: number; json?: boolean }) =>
       runAction(async () => {
-        const number = (name: string, value: string | undefined) => {
-          if (value === undefined) return undefined;
-          if (!/^\d+$/.test(value)) command.error(`error: --${name} must be a positive integer, got "${value}"`, { exitCode: 2 });
-          return Number(value);
-        };
         const log = (message: string) => {
           if (!flags.json) process.stderr.write(`lora-gguf: ${message}\n`);
         };
@@ -30,8 +26,8 @@ export function registerQuickstartCommand(program: Command): void {
           const result = await quickstart({
             dir,
             model: flags.model,
-            epochs: number("epochs", flags.epochs),
-            threads: number("threads", flags.threads),
+            epochs: flags.epochs,
+            threads: flags.threads,
             signal: interrupt.signal,
             onStep: log,
             onProgress: (progress) => {

@@ -1,12 +1,13 @@
 // `lora-gguf quickstart`: the whole path on a machine with nothing on it: a demo base model (or the
 // user's), a bundled dataset a tiny model can visibly learn, training, and a before/after sample.
-import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 import { compileChatTemplate, readChatTemplateFromGguf } from "../chat/index.js";
 import { LoraGgufError } from "../errors.js";
 import { greedyCompletions } from "../generate/greedy-completions.js";
 import { readGgufHeader } from "../gguf/index.js";
+import { checkCanCreateFiles } from "../io/atomic-output.js";
 import { merge } from "../merge/merge.js";
 import { buildModelfile } from "../modelfile/build-modelfile.js";
 import { quantize } from "../quantize/quantize.js";
@@ -14,6 +15,7 @@ import { packageRoot } from "../native.js";
 import { writeTinyModelGguf } from "../testing/tiny-model.js";
 import type { TrainProgress } from "../train/train-options.js";
 import { train, type TrainResult } from "../train/train.js";
+import { optionalFunction, optionalInteger, optionalSignal, rejectUnknownOptions, requireOptionsObject, requireString } from "../validate.js";
 
 /** Mistral-style: [INST] question [/INST] answer</s>, so the demo model learns to stop with EOS. */
 export const demoChatTemplate =
@@ -64,12 +66,26 @@ async function samplePrompts(dataset: string): Promise<{ prompt: string; expecte
   return sampledRecords.map((index) => ({ prompt: records[index].messages[0].content, expected: records[index].messages[1].content }));
 }
 
-export async function quickstart(options: QuickstartOptions): Promise<QuickstartResult> {
-  const step = options.onStep ?? (() => undefined);
-  const dir = path.resolve(options.dir);
-  await mkdir(dir, { recursive: true });
+const WHERE = "quickstart";
+const OPTION_NAMES = ["dir", "model", "epochs", "threads", "signal", "onProgress", "onStep"] as const;
 
-  let model = options.model;
+export async function quickstart(options: QuickstartOptions): Promise<QuickstartResult> {
+  const given = requireOptionsObject(WHERE, options);
+  rejectUnknownOptions(WHERE, given, OPTION_NAMES);
+  const dir = path.resolve(requireString(WHERE, "dir", given.dir));
+  const userModel = given.model === undefined ? undefined : requireString(WHERE, "model", given.model);
+  // the bounds train() checks, checked before minutes of sampling and generating
+  const epochs = optionalInteger(WHERE, "epochs", given.epochs, 1, 1e6);
+  const threads = optionalInteger(WHERE, "threads", given.threads, 1, 1024);
+  const signal = optionalSignal(WHERE, given.signal);
+  const onProgress = optionalFunction<(progress: TrainProgress) => void>(WHERE, "onProgress", given.onProgress);
+  const step = optionalFunction<(message: string) => void>(WHERE, "onStep", given.onStep) ?? (() => undefined);
+
+  // the user's model is checked before anything is written
+  const template = userModel === undefined ? demoChatTemplate : await readUsersChatTemplate(userModel);
+  await createOutputDirectory(dir);
+
+  let model = userModel;
   if (!model) {
     model = path.join(dir, "demo-base.gguf");
     step(`generating a small demo base model (random weights, llama architecture) at ${model}`);
@@ -80,11 +96,6 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   const samples = await samplePrompts(dataset);
   step(`dataset: ${dataset} (${samples.length} of its questions are sampled before and after)`);
 
-  const header = await readGgufHeader(model);
-  const template = options.model ? readChatTemplateFromGguf(header) : demoChatTemplate;
-  if (!template) {
-    throw new LoraGgufError("E_CHAT_TEMPLATE", `${model} has no chat template (tokenizer.chat_template); quickstart needs one to build prompts`);
-  }
   const renderPrompt = (prompt: string) =>
     compileChatTemplate(template).render(
       { messages: [{ role: "user", content: prompt }], bos_token: "", eos_token: "", add_generation_prompt: true },
@@ -93,7 +104,7 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
 
   step("sampling the base model before training");
   const prompts = samples.map((sample) => renderPrompt(sample.prompt));
-  const before = await greedyCompletions(model, prompts, { maxTokens: 24, threads: options.threads });
+  const before = await greedyCompletions(model, prompts, { maxTokens: 24, threads });
 
   const output = path.join(dir, "adapter.gguf");
   step(`training a LoRA adapter into ${output}`);
@@ -104,12 +115,12 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
     rank: 16,
     alpha: 32,
     learningRate: 3e-3,
-    epochs: options.epochs ?? (options.model ? 3 : 60),
+    epochs: epochs ?? (userModel ? 3 : 60),
     seed: 1,
-    threads: options.threads,
+    threads,
     force: true,
-    signal: options.signal,
-    onProgress: options.onProgress,
+    signal,
+    onProgress,
   });
 
   step("merging the adapter into the base, then quantizing the merged model to q8_0 and q4_k_m");
@@ -118,9 +129,9 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
     q8_0: path.join(dir, "merged-q8_0.gguf"),
     q4_k_m: path.join(dir, "merged-q4_k_m.gguf"),
   };
-  await merge({ model, adapters: [{ path: training.adapter }], output: merged.full, threads: options.threads, force: true, signal: options.signal });
+  await merge({ model, adapters: [{ path: training.adapter }], output: merged.full, threads, force: true, signal });
   for (const type of ["q8_0", "q4_k_m"] as const) {
-    await quantize(merged.full, merged[type], { type, threads: options.threads, force: true, allowRequantize: true, signal: options.signal });
+    await quantize(merged.full, merged[type], { type, threads, force: true, allowRequantize: true, signal });
   }
   const modelfile = path.join(dir, "Modelfile");
   const built = await buildModelfile({ model: merged.q8_0, relativeTo: dir });
@@ -128,7 +139,7 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   const ollamaCreate = `ollama create lora-gguf-quickstart -f ${modelfile}`;
 
   step("sampling the merged q8_0 model");
-  const after = await greedyCompletions(merged.q8_0, prompts, { maxTokens: 24, threads: options.threads });
+  const after = await greedyCompletions(merged.q8_0, prompts, { maxTokens: 24, threads });
   return {
     dir,
     model,
@@ -139,4 +150,46 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
     ollamaCreate,
     samples: samples.map((sample, index) => ({ ...sample, before: before[index].text.trim(), after: after[index].text.trim() })),
   };
+}
+
+/** The chat template of a base model given to quickstart: a model (not an adapter) with one. */
+async function readUsersChatTemplate(model: string): Promise<string> {
+  const header = await readGgufHeader(model);
+  if (header.metadataByKey.get("general.type")?.value === "adapter") {
+    throw new LoraGgufError("E_WRONG_KIND", `${WHERE}: ${model} is a LoRA adapter; give a base model to fine-tune`);
+  }
+  const template = readChatTemplateFromGguf(header);
+  if (!template) {
+    throw new LoraGgufError("E_CHAT_TEMPLATE", `${model} has no chat template (tokenizer.chat_template); quickstart needs one to build prompts`);
+  }
+  return template;
+}
+
+/**
+ * `dir` and any missing parents, one mkdir at a time: fs.mkdir's recursive mode never returns where
+ * mkdir(2) says ENOENT under an existing parent (/proc).
+ */
+async function createOutputDirectory(dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => undefined);
+  if (info && !info.isDirectory()) {
+    throw new LoraGgufError("E_OUTPUT_EXISTS", `${WHERE}: ${dir} is a file; give a directory (created if missing)`);
+  }
+  if (!info) await createMissingDirectory(dir);
+  await checkCanCreateFiles(WHERE, dir);
+}
+
+async function createMissingDirectory(dir: string): Promise<void> {
+  const parent = path.dirname(dir);
+  const parentInfo = await stat(parent).catch(() => undefined);
+  if (parentInfo && !parentInfo.isDirectory()) {
+    throw new LoraGgufError("E_OUTPUT_DIR", `${WHERE}: cannot create ${dir}: ${parent} is a file, not a directory`);
+  }
+  if (!parentInfo && parent !== dir) await createMissingDirectory(parent);
+  try {
+    await mkdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST" && (await stat(dir)).isDirectory()) return;
+    throw new LoraGgufError("E_OUTPUT_DIR", `${WHERE}: cannot create the directory ${dir} (${code ?? (error as Error).message}); choose a writable location`, { cause: error });
+  }
 }
