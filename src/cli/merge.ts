@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 
 import { merge, type MergeAdapter } from "../merge/merge.js";
+import { integerValue } from "./option-values.js";
 import { formatBytes, printJson, runAction } from "./output.js";
 import { withTensorProgress } from "./progress.js";
 
@@ -9,7 +10,7 @@ interface MergeFlags {
   lora: string[];
   output: string;
   type?: string;
-  threads?: string;
+  threads?: number;
   force?: boolean;
   json?: boolean;
   allowOtherBase?: boolean;
@@ -28,7 +29,7 @@ export function registerMergeCommand(program: Command): void {
     .requiredOption("--lora <adapter[:scale]>", "a GGUF LoRA adapter, with an optional scale (repeatable)", parseLora)
     .requiredOption("-o, --output <gguf>", "merged model to write")
     .option("--type <type>", "quantize the merged model (q8_0, q4_k_m, ...; default: the base's types)")
-    .option("--threads <n>", "worker threads (default: all CPUs)")
+    .option("--threads <n>", "worker threads (default: all CPUs)", integerValue(1))
     .option("--allow-other-base", "merge an adapter trained on another model of the same shapes (another encoding of the same model needs no flag)")
     .option("-f, --force", "overwrite an existing output")
     .option("--json", "print the result as JSON")
@@ -37,18 +38,18 @@ export function registerMergeCommand(program: Command): void {
         const adapters: MergeAdapter[] = flags.lora.map((spec) => {
           const match = /^(.*?)(?::([^:]*))?$/.exec(spec)!;
           if (match[2] === undefined) return { path: spec };
+          if (match[1] === "") command.error(`error: --lora ${spec}: give the adapter's path before ':'`, { exitCode: 2 });
           const scale = Number(match[2]);
           if (match[2].trim() === "" || !Number.isFinite(scale)) command.error(`error: --lora ${spec}: the scale after ':' must be a number`, { exitCode: 2 });
           return { path: match[1], scale };
         });
-        if (flags.threads !== undefined && !/^\d+$/.test(flags.threads)) command.error(`error: --threads must be a positive integer`, { exitCode: 2 });
         const result = await withTensorProgress("merge", !flags.json, (signal, onProgress) =>
           merge({
             model: flags.model,
             adapters,
             output: flags.output,
             type: flags.type,
-            threads: flags.threads === undefined ? undefined : Number(flags.threads),
+            threads: flags.threads,
             force: flags.force === true,
             allowOtherBase: flags.allowOtherBase === true,
             signal,

@@ -2,12 +2,13 @@ import type { Command } from "commander";
 
 import { quantize } from "../quantize/quantize.js";
 import { quantizationTypes } from "../quantize/types.js";
+import { integerValue } from "./option-values.js";
 import { formatBytes, printJson, runAction } from "./output.js";
 import { withTensorProgress } from "./progress.js";
 
 interface QuantizeFlags {
   type: string;
-  threads?: string;
+  threads?: number;
   force?: boolean;
   allowRequantize?: boolean;
   leaveOutputTensor?: boolean;
@@ -22,7 +23,7 @@ export function registerQuantizeCommand(program: Command): void {
     .argument("[input]", "input GGUF model")
     .argument("[output]", "output GGUF file")
     .requiredOption("-t, --type <type>", "output type, case-insensitive (q4_k_m, q8_0, f16, ...), or 'list'")
-    .option("--threads <n>", "worker threads (default: all CPUs)")
+    .option("--threads <n>", "worker threads (default: all CPUs)", integerValue(1))
     .option("-f, --force", "overwrite an existing output file")
     .option("--allow-requantize", "allow quantizing tensors that are already quantized")
     .option("--leave-output-tensor", "keep output.weight in its input type")
@@ -35,11 +36,10 @@ export function registerQuantizeCommand(program: Command): void {
           return;
         }
         if (!input || !output) command.error("error: quantize needs <input> and <output>", { exitCode: 2 });
-        const threads = flags.threads === undefined ? undefined : Number(flags.threads);
         const result = await withTensorProgress("quantize", !flags.json, (signal, onProgress) =>
           quantize(input!, output!, {
             type: flags.type,
-            threads,
+            threads: flags.threads,
             force: flags.force === true,
             allowRequantize: flags.allowRequantize === true,
             leaveOutputTensor: flags.leaveOutputTensor === true,
