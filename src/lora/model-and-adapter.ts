@@ -69,7 +69,8 @@ export async function checkAdapterBase(
 
 /**
  * Reads both headers: E_INPUT_NOT_FOUND / E_BAD_GGUF for unreadable files, E_WRONG_KIND when the
- * model is an adapter or the adapter is not a LoRA, E_ADAPTER_MISMATCH when their architectures differ.
+ * model is an adapter or the adapter is not a LoRA, E_ADAPTER_MISMATCH when their architectures or
+ * tensor shapes differ.
  */
 export async function readModelAndAdapter(where: string, modelPath: string, adapterPath: string | undefined): Promise<ModelAndAdapter> {
   const model = await readGgufHeader(modelPath);
@@ -90,6 +91,44 @@ export async function readModelAndAdapter(where: string, modelPath: string, adap
       `${where}: ${adapterPath} is an adapter for ${String(adapterArchitecture)}, but ${modelPath} is ${String(modelArchitecture)}`,
     );
   }
+  checkAdapterShapes(where, { adapterPath, modelPath }, adapter, model);
   const warnings = await checkAdapterBase(where, { adapterPath, modelPath }, adapter, model, { refuse: false, allowOtherBase: false });
   return { model, adapter, warnings };
+}
+
+/**
+ * The shapes llama.cpp's adapter loader requires (llama_adapter_lora_init_impl in
+ * src/llama-adapter.cpp): every `<W>.lora_a` has its `<W>.lora_b`, the model has W, and for W of ne
+ * [n_in, n_out] A has ne [n_in, r] and B ne [r, n_out] (token_embd.weight, looked up rather than
+ * multiplied: B's ne[1] is n_in and A's ne[1] n_out);
+ * `*_norm.weight` tensors are skipped as it skips them. E_ADAPTER_MISMATCH otherwise, before a
+ * runtime logs "has incorrect shape" and fails.
+ */
+export function checkAdapterShapes(where: string, files: { adapterPath: string; modelPath: string }, adapter: GgufHeader, model: GgufHeader): void {
+  const modelTensors = new Map(model.tensors.map((tensor) => [tensor.name, tensor]));
+  const pairs = new Map<string, { a?: GgufHeader["tensors"][number]; b?: GgufHeader["tensors"][number] }>();
+  for (const tensor of adapter.tensors) {
+    const match = /^(.+)\.lora_([ab])$/.exec(tensor.name);
+    if (!match) {
+      if (tensor.name.endsWith("_norm.weight")) continue;
+      throw new LoraGgufError("E_ADAPTER_MISMATCH", `${where}: ${files.adapterPath} holds ${tensor.name}, which is not a LoRA tensor (.lora_a or .lora_b)`);
+    }
+    const pair = pairs.get(match[1]) ?? {};
+    pair[match[2] as "a" | "b"] = tensor;
+    pairs.set(match[1], pair);
+  }
+  const mismatch = (message: string) => new LoraGgufError("E_ADAPTER_MISMATCH", `${where}: ${files.adapterPath} ${message}`);
+  for (const [name, { a, b }] of pairs) {
+    if (!a || !b) throw mismatch(`has ${name}.lora_${a ? "a" : "b"} without ${name}.lora_${a ? "b" : "a"}`);
+    const weight = modelTensors.get(name);
+    if (!weight) throw mismatch(`adapts ${name}, which ${files.modelPath} does not have: it was made for another model`);
+    const fits = name.endsWith("token_embd.weight")
+      ? weight.dims[0] === b.dims[1] && weight.dims[1] === a.dims[1]
+      : weight.dims[0] === a.dims[0] && weight.dims[1] === b.dims[1] && a.dims[1] === b.dims[0];
+    if (!fits) {
+      throw mismatch(
+        `has ${name} lora_a [${a.dims.join(", ")}] and lora_b [${b.dims.join(", ")}], which do not fit ${files.modelPath}'s [${weight.dims.join(", ")}]: it was made for another model`,
+      );
+    }
+  }
 }
