@@ -33,7 +33,7 @@ export function registerModelfileCommand(program: Command): void {
     .addOption(
       new Option("--thinking <mode>", "the chat template's enable_thinking as training used it: on, off, or auto for the adapter's recorded setting (default auto)").choices(THINKING_MODES),
     )
-    .option("--verify", "print a sample conversation's prompt as training renders it and as Ollama renders TEMPLATE, and whether they are the same")
+    .option("--verify", "print a sample conversation's prompt as training renders it and as Ollama renders TEMPLATE; exit 1, writing nothing, unless they are the same")
     .option("-f, --force", "overwrite an existing output")
     .option("--json", "print the result as JSON")
     .action((flags: ModelfileFlags, command: Command) =>
@@ -55,20 +55,20 @@ export function registerModelfileCommand(program: Command): void {
           relativeTo: output === undefined ? undefined : path.dirname(output),
           thinking: flags.thinking,
         });
-        if (output !== undefined) await writeModelfile(output, result.text, flags.force === true, [flags.model, ...(flags.lora ? [flags.lora] : [])]);
+        const failed = flags.verify ? verificationFailure(result, output) : undefined;
+        if (output !== undefined && failed === undefined) {
+          await writeModelfile(output, result.text, flags.force === true, [flags.model, ...(flags.lora ? [flags.lora] : [])]);
+        }
         const createCommand = `ollama create ${ollamaModelName(flags.model)} -f ${output === undefined ? "Modelfile" : shellQuote(flags.output!)}`;
 
         if (flags.json) {
-          printJson({ ...result, output, createCommand });
+          printJson({ ...result, output: failed === undefined ? output : undefined, createCommand });
+          if (failed) throw failed;
           return;
         }
         for (const warning of result.warnings) process.stderr.write(`lora-gguf: warning: ${warning}\n`);
-        if (flags.verify && result.verification !== undefined) {
-          const { summary, trainingPrompt, ollamaPrompt } = result.verification;
-          process.stderr.write(`verify: ${summary}\n--- prompt as training renders it ---\n${trainingPrompt}\n`);
-          if (ollamaPrompt !== undefined && ollamaPrompt !== trainingPrompt) process.stderr.write(`--- prompt as Ollama renders TEMPLATE ---\n${ollamaPrompt}\n`);
-          process.stderr.write("---\n");
-        }
+        if (flags.verify) printVerification(result);
+        if (failed) throw failed;
         if (output === undefined) {
           process.stdout.write(result.text);
           process.stderr.write(`save it as Modelfile, then run: ${createCommand}\n`);
@@ -78,6 +78,31 @@ export function registerModelfileCommand(program: Command): void {
         }
       }),
     );
+}
+
+/** --verify fails unless Ollama's prompt is the one training renders (a model without a chat template has nothing to compare). */
+function verificationFailure(result: ModelfileResult, output: string | undefined): LoraGgufError | undefined {
+  const verification = result.verification;
+  if (verification === undefined || verification.same === true) return undefined;
+  const problem =
+    verification.same === false
+      ? `${verification.summary}, so the fine-tune would be prompted unlike its training data`
+      : `Ollama's prompt cannot be checked against training's (${verification.summary})`;
+  return new LoraGgufError(
+    "E_CHAT_TEMPLATE",
+    `modelfile --verify: ${problem}; ${output === undefined ? "the Modelfile was not printed" : `${output} was not written`}: drop --verify to have it anyway`,
+  );
+}
+
+function printVerification(result: ModelfileResult): void {
+  if (result.verification === undefined) {
+    process.stderr.write("verify: the model has no chat template: Ollama passes prompts through unchanged, as training renders plain text\n");
+    return;
+  }
+  const { summary, trainingPrompt, ollamaPrompt } = result.verification;
+  process.stderr.write(`verify: ${summary}\n--- prompt as training renders it ---\n${trainingPrompt}\n`);
+  if (ollamaPrompt !== undefined && ollamaPrompt !== trainingPrompt) process.stderr.write(`--- prompt as Ollama renders TEMPLATE ---\n${ollamaPrompt}\n`);
+  process.stderr.write("---\n");
 }
 
 function collect(value: string, previous: string[]): string[] {

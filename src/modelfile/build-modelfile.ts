@@ -9,6 +9,7 @@ import { THINKING_MODES, thinkingTemplateVariables, type ThinkingMode } from "..
 import { optionalPlainObject, rejectUnknownOptions, requireOptionsObject, requireString, requireStringAllowEmpty } from "../validate.js";
 import { endOfGenerationTokens, specialTokenText, vocabularyTokens } from "./end-of-generation-tokens.js";
 import { quoteModelfileValue } from "./modelfile-syntax.js";
+import { checkOllamaParameter } from "./ollama-parameters.js";
 import { ollamaRender } from "./messages-template.js";
 import { chooseOllamaTemplate, type OllamaTemplateChoice, type TemplateSource } from "./ollama-template.js";
 
@@ -22,6 +23,7 @@ export interface ModelfileOptions {
   /**
    * PARAMETER values, over the defaults (modelfileDefaultParameters and, for a chat template Ollama's
    * library knows, that model's own). `stop` adds stop sequences to the model's end-of-turn tokens.
+   * Names and values are checked as `ollama create` checks them (OLLAMA_PARAMETERS).
    */
   parameters?: Record<string, number | string | readonly string[]>;
   /** Write FROM and ADAPTER relative to this directory (the Modelfile's; Ollama resolves them from there). Default: absolute paths. */
@@ -35,7 +37,7 @@ export interface ModelfileOptions {
 
 /** A sample conversation's prompt as training renders it and as Ollama renders TEMPLATE (modelfile --verify). */
 export interface TemplateVerification {
-  /** System prompt, two exchanges, the second awaiting its answer. */
+  /** System prompt (left out for templates that refuse one), two exchanges, the second awaiting its answer. */
   trainingPrompt: string;
   /** Ollama's render of TEMPLATE for the same messages; undefined when it cannot be computed here (a library or converted template). */
   ollamaPrompt?: string;
@@ -157,16 +159,24 @@ function verifyTemplate(
   tokens: { bosToken: string; eosToken: string },
   templateVariables: Record<string, unknown>,
 ): TemplateVerification {
+  const render = (system: string | undefined) => renderPrompt({ system, turns: SAMPLE_TURNS }, { template: chatTemplate, ...tokens, templateVariables });
+  let system: string | undefined = SAMPLE_SYSTEM;
   let trainingPrompt: string;
   try {
-    trainingPrompt = renderPrompt({ system: SAMPLE_SYSTEM, turns: SAMPLE_TURNS }, { template: chatTemplate, ...tokens, templateVariables });
+    trainingPrompt = render(system);
   } catch (error) {
-    return { trainingPrompt: "", same: undefined, summary: `the chat template cannot render the sample conversation: ${(error as Error).message}` };
+    // templates that refuse a system message (Gemma 2: "System role not supported") are checked without one
+    try {
+      system = undefined;
+      trainingPrompt = render(system);
+    } catch {
+      return { trainingPrompt: "", same: undefined, summary: `the chat template cannot render the sample conversation: ${(error as Error).message}` };
+    }
   }
   if (choice.messagesPieces === undefined) {
     return { trainingPrompt, same: undefined, summary: `TEMPLATE is ${choice.description}: its render cannot be computed here; compare it with the training prompt below` };
   }
-  const ollamaPrompt = ollamaRender(choice.messagesPieces, [{ role: "system", content: SAMPLE_SYSTEM }, ...SAMPLE_TURNS]);
+  const ollamaPrompt = ollamaRender(choice.messagesPieces, [...(system === undefined ? [] : [{ role: "system" as const, content: system }]), ...SAMPLE_TURNS]);
   if (ollamaPrompt === trainingPrompt) return { trainingPrompt, ollamaPrompt, same: true, summary: "Ollama's prompt is the one training renders" };
   let at = 0;
   while (at < trainingPrompt.length && trainingPrompt[at] === ollamaPrompt[at]) at++;
@@ -183,9 +193,8 @@ function resolveParameters(raw: Record<string, unknown>): { stops: string[]; par
     }
     if (name === "stop") {
       for (const stop of Array.isArray(value) ? value : [value]) stops.push(requireString(WHERE, "parameters.stop", stop));
-    } else if (typeof value === "number" && Number.isFinite(value)) {
-      parameters[name] = value;
-    } else if (typeof value === "string" && value !== "") {
+    } else if ((typeof value === "number" && Number.isFinite(value)) || (typeof value === "string" && value !== "")) {
+      checkOllamaParameter(WHERE, name, value);
       parameters[name] = value;
     } else {
       throw new LoraGgufError("E_INVALID_OPTION", `${WHERE}: parameters.${name} must be a finite number or a non-empty string, got ${describe(value)}`);
