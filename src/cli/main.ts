@@ -17,6 +17,8 @@ const program = new Command("lora-gguf")
   .description("LoRA fine-tuning, conversion, merging and quantization of GGUF models, on llama.cpp, with no Python")
   .version(formatVersion(), "-v, --version", "print the lora-gguf version and the llama.cpp commit it is built from")
   .showHelpAfterError()
+  // usage errors start with "lora-gguf:" as every other failure does (subcommands inherit this)
+  .configureOutput({ outputError: (text, write) => write(`lora-gguf: ${text}`) })
   .exitOverride();
 
 registerQuickstartCommand(program);
@@ -43,6 +45,8 @@ try {
   if (error instanceof CommanderError) {
     // help and version exit 0; every other commander error is a usage error
     process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+    // no command: commander printed the help on stderr, without saying why
+    if (error.code === "commander.help" && error.exitCode !== 0) process.stderr.write("lora-gguf: error: give a command (listed above)\n");
   } else {
     throw error;
   }
