@@ -412,6 +412,15 @@ describe("tokenizers the converter does not handle", () => {
       /a BPE tokenizer without a ByteLevel pre-tokenizer \(SentencePiece-style BPE/,
     );
     await expectError(convertHfTokenizer(await checkpointDir({ "tokenizer.json": "{ not json" })), "E_BAD_TOKENIZER", /tokenizer\.json is not valid JSON/);
+    // @huggingface/tokenizers builds this one and throws a TypeError on its first encode
+    const llama3 = await tinyHfTokenizer({ family: "llama3", keepTokens: 300 });
+    const brokenSplit = structuredClone(llama3.tokenizerJson) as { pre_tokenizer: { pretokenizers: { behavior?: unknown }[] } };
+    brokenSplit.pre_tokenizer.pretokenizers[0].behavior = -1;
+    await expectError(
+      convertHfTokenizer(await checkpointDir({ "tokenizer.json": brokenSplit, "tokenizer_config.json": llama3.tokenizerConfig })),
+      "E_UNSUPPORTED_TOKENIZER",
+      /tokenizer\.json cannot be run by @huggingface\/tokenizers \(needed to identify its pre-tokenizer\): .*toLowerCase is not a function/,
+    );
   });
 });
 

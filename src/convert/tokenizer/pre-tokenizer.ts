@@ -6,7 +6,7 @@ import { Tokenizer } from "@huggingface/tokenizers";
 import { LoraGgufError } from "../../errors.js";
 import { KNOWN_PRE_TOKENIZATIONS } from "./known-pre-tokenizers.js";
 import table from "./pre-tokenizer-hashes.json" with { type: "json" };
-import type { ReferenceTokenizer } from "./reference-tokenizer.js";
+import { preTokenizedPieces, type ReferenceTokenizer } from "./reference-tokenizer.js";
 
 /** llama.cpp's probe text (CHK_TXT in convert_hf_to_gguf_update.py). */
 export const PRE_TOKENIZER_PROBE_TEXT: string = table.probeText;
@@ -49,7 +49,7 @@ export function identifyPreTokenizer(reference: ReferenceTokenizer, dir: string)
   const byHash = preTokenizerNameForHash(hash);
   if (byHash !== undefined) return { name: byHash, method: "probe-hash", probeHash: hash };
 
-  const pieces = probePieces(reference.tokenizer);
+  const pieces = reference.preTokenize(PRE_TOKENIZER_PROBE_TEXT);
   const known = KNOWN_PRE_TOKENIZATIONS.find((candidate) => samePieces(knownProbePieces(candidate.name), pieces));
   if (known !== undefined) return { name: known.name, method: "pre-tokenization", probeHash: hash };
 
@@ -73,12 +73,6 @@ export function requireKnownPreTokenizer(where: string, name: unknown): string {
   return name;
 }
 
-/** The probe text after the tokenizer's normalizer and pre-tokenizer: the pieces BPE then runs on. */
-function probePieces(tokenizer: Pick<Tokenizer, "normalizer" | "pre_tokenizer">): string[] {
-  const normalized = tokenizer.normalizer ? tokenizer.normalizer.normalize(PRE_TOKENIZER_PROBE_TEXT) : PRE_TOKENIZER_PROBE_TEXT;
-  return tokenizer.pre_tokenizer ? tokenizer.pre_tokenizer.pre_tokenize(normalized, { section_index: 0 }) : [normalized];
-}
-
 const knownPiecesCache = new Map<string, string[]>();
 
 function knownProbePieces(name: string): string[] {
@@ -96,7 +90,7 @@ function knownProbePieces(name: string): string[] {
       },
       {},
     );
-    pieces = probePieces(skeleton);
+    pieces = preTokenizedPieces(skeleton, PRE_TOKENIZER_PROBE_TEXT);
     knownPiecesCache.set(name, pieces);
   }
   return pieces;

@@ -26,6 +26,8 @@ export interface ReferenceTokenizer {
   encodeText(text: string): number[];
   /** `decode(encode(text))` without added special tokens, as transformers would round-trip it. */
   roundTrip(text: string): string;
+  /** `text` after the normalizer and the pre-tokenizer: the pieces BPE runs on. */
+  preTokenize(text: string): string[];
 }
 
 /**
@@ -37,33 +39,43 @@ export function loadReferenceTokenizer(files: HfTokenizerDir, merges: readonly s
   const model = raw.model as JsonObject;
   const tokenizerJson = files.tokenizer.merges?.length ? raw : { ...raw, model: { ...model, merges: [...merges] } };
   const config = files.tokenizerConfig ?? {};
-  let tokenizer: Tokenizer;
-  try {
-    tokenizer = new Tokenizer(tokenizerJson, config);
-  } catch (error) {
-    throw new LoraGgufError(
-      "E_UNSUPPORTED_TOKENIZER",
-      `${files.dir}/tokenizer.json cannot be run by @huggingface/tokenizers (needed to identify its pre-tokenizer): ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
+  // the library checks little when it builds the tokenizer: a malformed component can throw later, on its first use
+  const guarded = <T>(run: () => T): T => {
+    try {
+      return run();
+    } catch (error) {
+      throw new LoraGgufError(
+        "E_UNSUPPORTED_TOKENIZER",
+        `${files.dir}/tokenizer.json cannot be run by @huggingface/tokenizers (needed to identify its pre-tokenizer): ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+  };
+  const tokenizer = guarded(() => new Tokenizer(tokenizerJson, config));
 
-  const encodeText = (text: string): number[] => idsOf(tokenizer, text, false);
+  const encodeText = (text: string): number[] => guarded(() => idsOf(tokenizer, text, false));
   const rebuildsPostProcessor = typeof config.tokenizer_class === "string" && POST_PROCESSOR_FROM_CONFIG.has(config.tokenizer_class);
   return {
     tokenizer,
     encodeText,
     encodeWithSpecialTokens(text) {
-      if (!rebuildsPostProcessor) return idsOf(tokenizer, text, true);
+      if (!rebuildsPostProcessor) return guarded(() => idsOf(tokenizer, text, true));
       const bos = config.add_bos_token === false ? undefined : tokenIdOf(tokenizer, config.bos_token);
       const eos = config.add_eos_token === true ? tokenIdOf(tokenizer, config.eos_token) : undefined;
       return [...(bos === undefined ? [] : [bos]), ...encodeText(text), ...(eos === undefined ? [] : [eos])];
     },
     roundTrip(text) {
       const ids = encodeText(text);
-      return ids.length === 0 ? "" : tokenizer.decode(ids, { skip_special_tokens: false });
+      return ids.length === 0 ? "" : guarded(() => tokenizer.decode(ids, { skip_special_tokens: false }));
     },
+    preTokenize: (text) => guarded(() => preTokenizedPieces(tokenizer, text)),
   };
+}
+
+/** `text` after a tokenizer's normalizer and pre-tokenizer. */
+export function preTokenizedPieces(tokenizer: Pick<Tokenizer, "normalizer" | "pre_tokenizer">, text: string): string[] {
+  const normalized = tokenizer.normalizer ? tokenizer.normalizer.normalize(text) : text;
+  return tokenizer.pre_tokenizer ? tokenizer.pre_tokenizer.pre_tokenize(normalized, { section_index: 0 }) : [normalized];
 }
 
 function idsOf(tokenizer: Tokenizer, text: string, addSpecialTokens: boolean): number[] {
