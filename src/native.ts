@@ -6,6 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { isLoraGgufErrorCode, LoraGgufError, type LoraGgufErrorCode } from "./errors.js";
+import { checkLlamaLoadable } from "./gguf/llama-loader-checks.js";
 
 /** Root of the lora-gguf package: one level above src/ (vitest) and dist/ (compiled). */
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -205,7 +206,10 @@ function typedBinding(binding: NativeBinding): NativeBinding {
   return {
     ...copy,
     createTrainer: async (options: NativeTrainerOptions) => closableSession(typedMethods(await typed(() => binding.createTrainer(options))), "trainer"),
-    openTokenizer: async (modelPath: string) => closableSession(typedMethods(await typed(() => binding.openTokenizer(modelPath))), "tokenizer"),
+    openTokenizer: async (modelPath: string) => {
+      await checkLlamaLoadable("tokenizer", modelPath);
+      return closableSession(typedMethods(await typed(() => binding.openTokenizer(modelPath))), "tokenizer");
+    },
   };
 }
 

@@ -158,3 +158,35 @@ describe("train: the run's files", () => {
     );
   });
 });
+
+describe("train, generate: models llama.cpp's loaders would abort on are refused first", () => {
+  it("two equal token strings, a tokenizer model llama.cpp cannot use, a block count past LLAMA_MAX_LAYERS", async () => {
+    const { dryRunTraining, generate } = await import("../src/index.js");
+    const { tensorBytesByName } = await import("./helpers/run-outputs.js");
+    const header = await readGgufHeader(model);
+    const bytes = await tensorBytesByName(model);
+    const variant = async (name: string, edit: (entry: (typeof header.metadata)[number]) => (typeof header.metadata)[number]) => {
+      const file = path.join(temp.dir, name);
+      await writeGgufFile(file, {
+        metadata: header.metadata.map(edit),
+        tensors: header.tensors.map((tensor) => ({ name: tensor.name, dims: tensor.dims, type: tensor.type, data: bytes.get(tensor.name)! })),
+      });
+      return file;
+    };
+    const duplicated = await variant("duplicated-token.gguf", (entry) =>
+      entry.key === "tokenizer.ggml.tokens" ? { ...entry, value: (entry.value as string[]).map((token, id) => (id === 7 ? (entry.value as string[])[5] : token)) } : entry,
+    );
+    const noVocabulary = await variant("tokenizer-none.gguf", (entry) => (entry.key === "tokenizer.ggml.model" ? stringEntry(entry.key, "none") : entry));
+    const blocks = await variant("blocks.gguf", (entry) => (entry.key === "llama.block_count" ? { ...entry, value: 0xffffffff } : entry));
+    for (const [file, code, message] of [
+      [duplicated, "E_BAD_GGUF", /twice in tokenizer\.ggml\.tokens \(ids 5 and 7\)/],
+      [noVocabulary, "E_UNSUPPORTED_TOKENIZER", /tokenizer\.ggml\.model "none"/],
+      [blocks, "E_BAD_GGUF", /block_count 4294967295/],
+    ] as const) {
+      const dryRun = await codeOf(dryRunTraining({ model: file, data, output: out("loader-checks") }));
+      expect([dryRun.code, dryRun.message]).toEqual([code, expect.stringMatching(message)]);
+      const generated = await codeOf(generate({ model: file, prompt: "hi", maxTokens: 1 }));
+      expect(generated.code).toBe(code);
+    }
+  });
+});

@@ -8,6 +8,7 @@ import { compileChatTemplate } from "../chat/chat-template.js";
 import { readChatTemplateFromGguf } from "../chat/gguf-chat-template.js";
 import { renderPrompt } from "../chat/render-conversation.js";
 import { LoraGgufError } from "../errors.js";
+import { checkLlamaLoadable } from "../gguf/llama-loader-checks.js";
 import type { GgufHeader } from "../gguf/reader.js";
 import { readModelAndAdapter, trainingTemplateVariables } from "../lora/model-and-adapter.js";
 import {
@@ -140,6 +141,7 @@ async function checkInputs(where: string, options: ResolvedGenerateOptions): Pro
 }
 
 async function withModel<T>(modelPath: string, use: (model: LlamaModel) => Promise<T>): Promise<T> {
+  await checkLlamaLoadable("generate", modelPath);
   const llama = await sharedNodeLlama();
   let model: LlamaModel;
   try {

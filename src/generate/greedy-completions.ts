@@ -4,6 +4,8 @@ import { availableParallelism } from "node:os";
 
 import type { Llama } from "node-llama-cpp";
 
+import { checkLlamaLoadable } from "../gguf/llama-loader-checks.js";
+
 let llamaPromise: Promise<Llama> | undefined;
 
 /**
@@ -29,6 +31,7 @@ export async function greedyCompletions(
   prompts: readonly string[],
   options: { adapterPath?: string; maxTokens: number; contextSize?: number; threads?: number },
 ): Promise<GreedyCompletion[]> {
+  await checkLlamaLoadable("generate", modelPath);
   const llama = await sharedNodeLlama();
   const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
   try {

@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { readChatTemplateFromGguf } from "../chat/index.js";
 import { describeDatasetProblem, isPlainText, loadDataset } from "../data/index.js";
 import { LoraGgufError } from "../errors.js";
+import { checkLlamaLoadable } from "../gguf/llama-loader-checks.js";
 import { GGML_TYPES, ggmlTypeInfo, readGgufHeader, type GgufHeader } from "../gguf/index.js";
 import { loadNative } from "../native.js";
 import { baseModelFingerprint, baseModelIdentity } from "./base-fingerprint.js";
@@ -46,6 +47,7 @@ export async function prepareTrainingRun(config: ResolvedTrainConfig): Promise<P
       `train: ${config.model} is a ${String(architecture)} model; lora-gguf trains ${trainableArchitectures.join(", ")} so far`,
     );
   }
+  await checkLlamaLoadable("train", config.model, header);
   checkTrainableWeightTypes(config.model, header);
   // fail on the options before the (possibly long) dataset load
   findLoraTargetTensors(header, config.targets, config.layers);
