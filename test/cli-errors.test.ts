@@ -163,6 +163,16 @@ const editJson = (file: string, edit: (value: Record<string, unknown>) => void) 
   edit(value);
   writeFileSync(file, JSON.stringify(value));
 };
+/** Edited copies of the run's checkpoint.gguf, as a resume would meet them after a tool or a hand changed one. */
+const editedCheckpoints = {
+  noConfig: at("checkpoint-no-config.gguf"),
+  configNotJson: at("checkpoint-config-not-json.gguf"),
+  configNull: at("checkpoint-config-null.gguf"),
+  noStep: at("checkpoint-no-step.gguf"),
+  noTensors: at("checkpoint-no-tensors.gguf"),
+  noMoments: at("checkpoint-no-moments.gguf"),
+  halfPair: at("checkpoint-half-pair.gguf"),
+};
 let hfVariants: Record<string, string> = {};
 let plainModelBytes: Buffer;
 let peftVariants: Record<string, string> = {};
@@ -229,6 +239,27 @@ beforeAll(async () => {
 
   mkdirSync(run);
   await train({ model, data, output: trainedAdapter, maxSteps: 1, threads: 2 });
+  const header = await readGgufHeader(checkpoint);
+  const bytes = readFileSync(checkpoint);
+  const tensors = header.tensors.map((tensor) => ({
+    name: tensor.name, dims: tensor.dims, type: tensor.type, data: bytes.subarray(tensor.absoluteOffset, tensor.absoluteOffset + tensor.byteSize),
+  }));
+  const configKey = "lora_gguf.checkpoint.config";
+  const rewrite = (file: string, edit: { metadata?: (entry: (typeof header.metadata)[number]) => boolean | string; tensors?: (name: string) => boolean }) =>
+    writeGgufFile(file, {
+      metadata: header.metadata.flatMap((entry) => {
+        const kept = edit.metadata?.(entry) ?? true;
+        return kept === false ? [] : [typeof kept === "string" ? { ...entry, value: kept } : entry];
+      }),
+      tensors: tensors.filter((tensor) => edit.tensors?.(tensor.name) ?? true),
+    });
+  await rewrite(editedCheckpoints.noConfig, { metadata: (entry) => entry.key !== configKey });
+  await rewrite(editedCheckpoints.configNotJson, { metadata: (entry) => (entry.key === configKey ? "{not json" : true) });
+  await rewrite(editedCheckpoints.configNull, { metadata: (entry) => (entry.key === configKey ? "null" : true) });
+  await rewrite(editedCheckpoints.noStep, { metadata: (entry) => entry.key !== "lora_gguf.checkpoint.step" });
+  await rewrite(editedCheckpoints.noTensors, { tensors: () => false });
+  await rewrite(editedCheckpoints.noMoments, { tensors: (name) => !name.includes(".adamw_") });
+  await rewrite(editedCheckpoints.halfPair, { tensors: (name) => !name.startsWith("blk.0.attn_k.weight.lora_b") });
 
   const tokenizer = await tinyHfTokenizer({ family: "llama3", keepTokens: 600 });
   await writeTinyHfCheckpoint(hf, {
@@ -586,6 +617,13 @@ describeFailures("train", () => {
     { what: "--resume from a model", args: train("resume-model", "--resume", model), code: "E_BAD_CHECKPOINT" },
     { what: "--resume from a text file", args: train("resume-text", "--resume", text), code: "E_BAD_CHECKPOINT" },
     { what: "--resume from a truncated checkpoint", args: train("resume-truncated", "--resume", truncated), code: "E_BAD_CHECKPOINT" },
+    { what: "--resume from a checkpoint without its configuration", args: train("resume-no-config", "--resume", editedCheckpoints.noConfig, "--max-steps", "1"), code: "E_BAD_CHECKPOINT", message: /config is missing/ },
+    { what: "--resume from a checkpoint whose configuration is not JSON", args: train("resume-config-text", "--resume", editedCheckpoints.configNotJson, "--max-steps", "1"), code: "E_BAD_CHECKPOINT" },
+    { what: "--resume from a checkpoint whose configuration is null", args: train("resume-config-null", "--resume", editedCheckpoints.configNull, "--max-steps", "1"), code: "E_BAD_CHECKPOINT" },
+    { what: "--resume from a checkpoint without its step", args: train("resume-no-step", "--resume", editedCheckpoints.noStep, "--max-steps", "1"), code: "E_BAD_CHECKPOINT", absent: [output("resume-no-step")] },
+    { what: "--resume from a checkpoint without adapter tensors", args: train("resume-no-tensors", "--resume", editedCheckpoints.noTensors, "--max-steps", "1"), code: "E_BAD_CHECKPOINT" },
+    { what: "--resume from a checkpoint without optimizer moments", args: train("resume-no-moments", "--resume", editedCheckpoints.noMoments, "--max-steps", "1"), code: "E_BAD_CHECKPOINT" },
+    { what: "--resume from a checkpoint with half a LoRA pair", args: train("resume-half-pair", "--resume", editedCheckpoints.halfPair, "--max-steps", "1"), code: "E_BAD_CHECKPOINT" },
     { what: "--resume with other options", args: train("resume-rank", "--resume", checkpoint, "--max-steps", "1", "--rank", "8"), code: "E_BAD_CHECKPOINT", message: /other options \(rank/ },
     { what: "--resume with other data", args: withData(otherData, "resume-data", "--resume", checkpoint, "--max-steps", "1"), code: "E_BAD_CHECKPOINT", message: /different training data/ },
     { what: "--resume with another base model", args: withModel(wideModel, "resume-model-other", "--resume", checkpoint, "--max-steps", "1"), code: "E_BAD_CHECKPOINT", message: /different base model/ },

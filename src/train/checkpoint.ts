@@ -70,21 +70,58 @@ export async function readCheckpoint(path: string): Promise<TrainingCheckpoint> 
   };
   const tensors = header.tensors
     .filter((tensor) => tensor.name.endsWith(".lora_a") || tensor.name.endsWith(".lora_b"))
-    .map((tensor) => ({
-      name: tensor.name,
-      dims: [tensor.dims[0], tensor.dims[1]] as [number, number],
-      data: floats(tensor.name),
-      adamwM: floats(`${tensor.name}.adamw_m`),
-      adamwV: floats(`${tensor.name}.adamw_v`),
-    }));
+    .map((tensor) => {
+      if (tensor.dims.length !== 2) throw unusable(path, `${tensor.name} is not a matrix`);
+      return {
+        name: tensor.name,
+        dims: [tensor.dims[0], tensor.dims[1]] as [number, number],
+        data: floats(tensor.name),
+        adamwM: floats(`${tensor.name}.adamw_m`),
+        adamwV: floats(`${tensor.name}.adamw_v`),
+      };
+    });
+  if (tensors.length === 0) throw unusable(path, "it holds no adapter tensors (.lora_a, .lora_b)");
+  const names = new Set(tensors.map((tensor) => tensor.name));
+  for (const { name } of tensors) {
+    const partner = name.endsWith(".lora_a") ? `${name.slice(0, -1)}b` : `${name.slice(0, -1)}a`;
+    if (!names.has(partner)) throw unusable(path, `it has ${name} without ${partner}`);
+  }
+  const configJson = metadataString(path, value, key("config"));
+  let config: unknown;
+  try {
+    config = JSON.parse(configJson);
+  } catch {
+    throw unusable(path, `${key("config")} is not JSON`);
+  }
+  if (config === null || typeof config !== "object" || Array.isArray(config)) throw unusable(path, `${key("config")} is not a JSON object`);
+  const alpha = Number(value("adapter.lora.alpha"));
+  if (!Number.isFinite(alpha) || alpha <= 0) throw unusable(path, "adapter.lora.alpha is not a positive number");
   return {
-    step: Number(value(key("step"))),
-    optimizerIter: Number(value(key("optimizer_iter"))),
-    configJson: String(value(key("config"))),
-    baseFingerprint: String(value(key("base_fingerprint"))),
-    dataFingerprint: String(value(key("data_fingerprint"))),
-    architecture: String(value("general.architecture")),
-    alpha: Number(value("adapter.lora.alpha")),
+    step: metadataCount(path, value, key("step")),
+    optimizerIter: metadataCount(path, value, key("optimizer_iter")),
+    configJson,
+    baseFingerprint: metadataString(path, value, key("base_fingerprint")),
+    dataFingerprint: metadataString(path, value, key("data_fingerprint")),
+    architecture: metadataString(path, value, "general.architecture"),
+    alpha,
     tensors,
   };
+}
+
+/** A checkpoint whose metadata or tensors a run cannot continue from (edited, or written by something else). */
+function unusable(path: string, problem: string): LoraGgufError {
+  return new LoraGgufError("E_BAD_CHECKPOINT", `${path} cannot be resumed from: ${problem}; resume from the checkpoint.gguf a run wrote, or train again without resume`);
+}
+
+function metadataString(path: string, value: (name: string) => unknown, name: string): string {
+  const text = value(name);
+  if (typeof text !== "string" || text === "") throw unusable(path, `${name} is missing`);
+  return text;
+}
+
+function metadataCount(path: string, value: (name: string) => unknown, name: string): number {
+  const raw = value(name);
+  const count = typeof raw === "bigint" ? Number(raw) : raw;
+  if (typeof count !== "number" || !Number.isSafeInteger(count) || count < 0) throw unusable(path, `${name} is not a step count`);
+  return count;
 }
