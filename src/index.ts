@@ -8,7 +8,7 @@ export * from "./data/index.js";
 export * from "./chat/index.js";
 export * from "./gguf/index.js";
 export { train, type TrainResult, type MetricsRecord } from "./train/train.js";
-export { trainableArchitectures } from "./train/prepare-run.js";
+export { trainableArchitectures } from "./arch/index.js";
 export type { RecomputeMode, TrainOptions, TrainProgress } from "./train/train-options.js";
 export { dryRunTraining, formatMemoryEstimate, type TrainingDryRun } from "./train/dry-run.js";
 export { estimateTrainingMemory, type TrainingMemoryEstimate } from "./train/memory-estimate.js";

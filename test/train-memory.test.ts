@@ -11,7 +11,8 @@ import { GgmlType, quantize, readGgufHeader, stringEntry, tensorByteSize, uint32
 import { packageRoot } from "../src/native.js";
 import { writeTinyModelGguf, type TinyModelOptions } from "../src/testing/tiny-model.js";
 import { dryRunTraining, formatMemoryEstimate } from "../src/train/dry-run.js";
-import { defaultLoraTargets, loraTargetTensors, type LoraTarget } from "../src/train/lora-targets.js";
+import { transformerLoraTargets } from "../src/arch/transformer-names.js";
+import { defaultLoraTargets, type LoraTarget } from "../src/train/lora-targets.js";
 import { estimateTrainingMemory, type TrainingMemoryEstimate } from "../src/train/memory-estimate.js";
 import { instTemplate, writeMemorizationJsonl } from "./helpers/memorization-task.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
@@ -199,7 +200,7 @@ function fakeLlamaHeader(shape: { nLayer: number; nEmbd: number; nHead: number; 
   const headSize = shape.nEmbd / shape.nHead;
   const kvSize = shape.nHeadKv * headSize;
   const matrices: [string, number[]][] = [["token_embd.weight", [shape.nEmbd, shape.vocabSize]], ["output_norm.weight", [shape.nEmbd]], ["output.weight", [shape.nEmbd, shape.vocabSize]]];
-  const blockShapes: Record<(typeof loraTargetTensors)[LoraTarget], number[]> = {
+  const blockShapes: Record<(typeof transformerLoraTargets)[LoraTarget], number[]> = {
     attn_q: [shape.nEmbd, shape.nEmbd],
     attn_k: [shape.nEmbd, kvSize],
     attn_v: [shape.nEmbd, kvSize],

@@ -2,12 +2,12 @@ import { stat } from "node:fs/promises";
 
 import { LoraGgufError } from "../errors.js";
 import { readGgufHeader } from "../gguf/index.js";
-import { convertArchitectures, findConvertArchitecture, readHfConfig, type ConvertArchitecture, type HfConfig } from "./arch/index.js";
+import { familyOfGgufArchitecture, modelFamilies, findFamilyOfHfConfig, readHfConfig, type ModelFamily, type HfConfig } from "../arch/index.js";
 import { openCheckpointTensors } from "./safetensors.js";
 
 /** What an adapter is converted or exported against: the base's architecture, head counts and weight shapes. */
 export interface BaseModelFacts {
-  architecture: ConvertArchitecture;
+  architecture: ModelFamily;
   config: Pick<HfConfig, "num_attention_heads" | "num_key_value_heads">;
   /** GGUF tensor name → ne ([in, out] for matrices). */
   shapes: Map<string, number[]>;
@@ -24,7 +24,7 @@ export async function readBaseModelFacts(base: string, where: string): Promise<B
   const isDirectory = (await stat(base).catch(() => undefined))?.isDirectory();
   if (isDirectory) {
     const config = await readHfConfig(base);
-    const architecture = findConvertArchitecture(config, where);
+    const architecture = findFamilyOfHfConfig(config, where);
     const shapes = new Map<string, number[]>();
     for (const [hfName, tensor] of await openCheckpointTensors(base)) {
       const ggufName = architecture.tensorName(hfName);
@@ -36,11 +36,11 @@ export async function readBaseModelFacts(base: string, where: string): Promise<B
   const header = await readGgufHeader(base);
   const value = (key: string) => header.metadataByKey.get(key)?.value;
   const ggufArchitecture = value("general.architecture");
-  const architecture = convertArchitectures.find((candidate) => candidate.ggufArchitecture === ggufArchitecture);
+  const architecture = familyOfGgufArchitecture(ggufArchitecture);
   if (!architecture) {
     throw new LoraGgufError(
       "E_UNSUPPORTED_ARCH",
-      `${where}: the base ${base} is ${String(ggufArchitecture)}; adapters are supported for ${convertArchitectures.map((a) => a.ggufArchitecture).join(", ")}`,
+      `${where}: the base ${base} is ${String(ggufArchitecture)}; adapters are supported for ${modelFamilies.map((a) => a.ggufArchitecture).join(", ")}`,
     );
   }
   const heads = Number(value(`${ggufArchitecture}.attention.head_count`));

@@ -7,7 +7,7 @@ import { GgmlType, GgufWriter, stringEntry, uint32Entry, type GgufMetadataEntry 
 import {
   optionalBoolean, optionalFunction, optionalSignal, rejectUnknownOptions, requireOptionsObject, requireString,
 } from "../validate.js";
-import { findConvertArchitecture, headDimension, readHfConfig, type ConvertArchitecture, type HfConfig } from "./arch/index.js";
+import { findFamilyOfHfConfig, headDimension, readHfConfig, type ModelFamily, type HfConfig } from "../arch/index.js";
 import { convertPeftAdapter, isPeftAdapterDir } from "./peft-adapter.js";
 import { openCheckpointTensors, readTensorBytes, type CheckpointTensor } from "./safetensors.js";
 import {
@@ -102,7 +102,7 @@ export async function convert(inputDir: string, output: string, options: Convert
   }
 
   const config = await readHfConfig(inputDir);
-  const architecture = findConvertArchitecture(config, where);
+  const architecture = findFamilyOfHfConfig(config, where);
   const tensors = await openCheckpointTensors(inputDir);
   const plan = planTensors(architecture, config, tensors, outType);
   const tokenizer = await convertHfTokenizer(inputDir, { preTokenizer });
@@ -150,7 +150,7 @@ export async function convert(inputDir: string, output: string, options: Convert
   };
 }
 
-function planTensors(architecture: ConvertArchitecture, config: HfConfig, tensors: Map<string, CheckpointTensor>, outType: ConvertOutType): PlannedTensor[] {
+function planTensors(architecture: ModelFamily, config: HfConfig, tensors: Map<string, CheckpointTensor>, outType: ConvertOutType): PlannedTensor[] {
   const planned: PlannedTensor[] = [];
   const unknown: string[] = [];
   for (const [hfName, source] of tensors) {
@@ -169,10 +169,11 @@ function planTensors(architecture: ConvertArchitecture, config: HfConfig, tensor
       `convert: ${unknown.length} tensor(s) that a ${config.architectures?.[0]} checkpoint should not have, e.g. ${unknown.slice(0, 3).join(", ")}`,
     );
   }
+  // before anything is generated from config.json's sizes (rope_freqs has head_dim / 2 values)
+  checkShapes(planned, config);
   for (const generated of architecture.generatedTensors?.(config) ?? []) {
     planned.push({ ggufName: generated.name, generated: generated.data, dims: generated.dims, type: GgmlType.F32 });
   }
-  checkShapes(planned, config);
   // llama.cpp does not care about order; gguf-py writes blocks in order, which makes files easy to read
   return planned.sort((a, b) => tensorOrder(a.ggufName) - tensorOrder(b.ggufName) || a.ggufName.localeCompare(b.ggufName, "en", { numeric: true }));
 }
@@ -228,7 +229,7 @@ function checkShapes(planned: readonly PlannedTensor[], config: HfConfig): void 
   }
 }
 
-async function tensorData(tensor: PlannedTensor, architecture: ConvertArchitecture, config: HfConfig): Promise<Uint8Array> {
+async function tensorData(tensor: PlannedTensor, architecture: ModelFamily, config: HfConfig): Promise<Uint8Array> {
   if (tensor.generated) return encodeFromFloat32(tensor.generated, tensor.type, tensor.dims[0]);
   const source = tensor.source!;
   let bytes = await readTensorBytes(source);

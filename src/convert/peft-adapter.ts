@@ -7,7 +7,7 @@ import path from "node:path";
 
 import { LoraGgufError } from "../errors.js";
 import { GgmlType, GgufValueType, GgufWriter, stringEntry, type GgufMetadataEntry } from "../gguf/index.js";
-import type { HfConfig } from "./arch/index.js";
+import type { HfConfig } from "../arch/index.js";
 import { readBaseModelFacts, type BaseModelFacts } from "./base-model-facts.js";
 import { describeJson } from "./json-description.js";
 import { readSafetensorsHeader, readTensorBytes, type CheckpointTensor } from "./safetensors.js";

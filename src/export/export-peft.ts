@@ -5,8 +5,8 @@
 import { open, stat, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 
-import { convertArchitectures, type ConvertArchitecture } from "../convert/arch/index.js";
-import { unpermuteRotaryRows } from "../convert/arch/rotary-permutation.js";
+import { familyOfGgufArchitecture, modelFamilies, type ModelFamily } from "../arch/index.js";
+import { unpermuteRotaryRows } from "../arch/rotary-permutation.js";
 import { readBaseModelFacts, type BaseModelFacts } from "../convert/base-model-facts.js";
 import type { SafetensorsDtype } from "../convert/safetensors-format.js";
 import { encodeSafetensorsHeader, SafetensorsWriter, type SafetensorsTensorDeclaration } from "../convert/safetensors-writer.js";
@@ -74,7 +74,7 @@ interface AdapterPair {
 }
 
 interface AdapterPlan {
-  architecture: ConvertArchitecture;
+  architecture: ModelFamily;
   rank: number;
   alpha: number;
   pairs: AdapterPair[];
@@ -202,11 +202,11 @@ function planAdapter(file: string, header: GgufHeader): AdapterPlan {
     throw new LoraGgufError("E_UNSUPPORTED_ADAPTER", `${where}: ${file} is a ${String(adapterType)} adapter (adapter.type); only LoRA adapters export to PEFT`);
   }
   const ggufArchitecture = value("general.architecture");
-  const architecture = convertArchitectures.find((candidate) => candidate.ggufArchitecture === ggufArchitecture);
+  const architecture = familyOfGgufArchitecture(ggufArchitecture);
   if (!architecture) {
     throw new LoraGgufError(
       "E_UNSUPPORTED_ARCH",
-      `${where}: ${file} is an adapter for ${String(ggufArchitecture)}; export-peft knows the Hugging Face names of ${convertArchitectures.map((a) => a.ggufArchitecture).join(", ")}`,
+      `${where}: ${file} is an adapter for ${String(ggufArchitecture)}; export-peft knows the Hugging Face names of ${modelFamilies.map((a) => a.ggufArchitecture).join(", ")}`,
     );
   }
 

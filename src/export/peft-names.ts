@@ -1,8 +1,8 @@
 // GGUF base tensor names back to the Hugging Face modules PEFT adapts: the inverse of each
 // architecture's tensorName over the linear weights a LoRA can target, so the two directions
 // cannot drift apart.
-import type { ConvertArchitecture } from "../convert/arch/index.js";
-import { commonBlockTensors } from "../convert/arch/transformer-names.js";
+import type { ModelFamily } from "../arch/index.js";
+import { commonBlockTensors } from "../arch/transformer-names.js";
 
 export interface PeftTarget {
   /** The adapted weight's Hugging Face name, e.g. "model.layers.3.self_attn.q_proj.weight". */
@@ -19,7 +19,7 @@ const blockLinearWeights = commonBlockTensors.filter((name) => name.endsWith("_p
 const BLOCK = /^blk\.(0|[1-9]\d*)\./;
 
 /** The PEFT target for a GGUF base tensor name ("blk.3.attn_q.weight"), or undefined when there is none. */
-export function peftTargetOf(architecture: ConvertArchitecture, ggufWeight: string): PeftTarget | undefined {
+export function peftTargetOf(architecture: ModelFamily, ggufWeight: string): PeftTarget | undefined {
   const block = BLOCK.exec(ggufWeight);
   const candidates = block ? blockLinearWeights.map((suffix) => `model.layers.${block[1]}.${suffix}`) : ["lm_head.weight"];
   const hfWeight = candidates.find((candidate) => architecture.tensorName(candidate) === ggufWeight);

@@ -1,22 +1,10 @@
 import { LoraGgufError } from "../errors.js";
+import { familyOfGgufArchitecture, modelFamilies, type LoraTarget } from "../arch/index.js";
 import type { GgufHeader } from "../gguf/index.js";
 
-/**
- * LoRA target modules by their PEFT/Unsloth names, and the GGUF tensor each one adapts in every
- * block (llama.cpp's names in src/llama-arch.cpp, the same for llama, qwen2 and qwen3).
- */
-export const loraTargetTensors = {
-  q: "attn_q",
-  k: "attn_k",
-  v: "attn_v",
-  o: "attn_output",
-  gate: "ffn_gate",
-  up: "ffn_up",
-  down: "ffn_down",
-} as const;
+export type { LoraTarget } from "../arch/index.js";
 
-export type LoraTarget = keyof typeof loraTargetTensors;
-
+/** Every target, in the order PEFT lists a block's modules; the default is all of them. */
 export const defaultLoraTargets: readonly LoraTarget[] = ["q", "k", "v", "o", "gate", "up", "down"];
 
 /** Accepts PEFT's names too (q_proj, down_proj, ...) and "all-linear". */
@@ -29,10 +17,10 @@ export function resolveLoraTargets(names: readonly string[] | string): LoraTarge
       continue;
     }
     const short = raw.replace(/_proj$/, "") as LoraTarget;
-    if (!(short in loraTargetTensors)) {
+    if (!defaultLoraTargets.includes(short)) {
       throw new LoraGgufError(
         "E_INVALID_OPTION",
-        `unknown LoRA target "${raw}"; use any of ${Object.keys(loraTargetTensors).join(", ")} (or q_proj, ..., down_proj), or all-linear`,
+        `unknown LoRA target "${raw}"; use any of ${defaultLoraTargets.join(", ")} (or q_proj, ..., down_proj), or all-linear`,
       );
     }
     targets.add(short);
@@ -54,6 +42,10 @@ export interface LoraTargetTensor {
 /** The base tensors the adapter will modify, with their shapes, from the base model's header. */
 export function findLoraTargetTensors(header: GgufHeader, targets: readonly LoraTarget[], layers?: readonly number[]): LoraTargetTensor[] {
   const architecture = header.metadataByKey.get("general.architecture")?.value;
+  const family = familyOfGgufArchitecture(architecture);
+  if (!family) {
+    throw new LoraGgufError("E_UNSUPPORTED_ARCH", `LoRA targets are known for ${modelFamilies.map((f) => f.ggufArchitecture).join(", ")}, not ${String(architecture)}`);
+  }
   const blockCount = Number(header.metadataByKey.get(`${String(architecture)}.block_count`)?.value ?? 0);
   const wantedLayers = layers ?? Array.from({ length: blockCount }, (_, index) => index);
   const byName = new Map(header.tensors.map((tensor) => [tensor.name, tensor]));
@@ -63,7 +55,7 @@ export function findLoraTargetTensors(header: GgufHeader, targets: readonly Lora
       throw new LoraGgufError("E_INVALID_OPTION", `layer ${layer} does not exist; the model has layers 0 to ${blockCount - 1}`);
     }
     for (const target of targets) {
-      const baseName = `blk.${layer}.${loraTargetTensors[target]}.weight`;
+      const baseName = `blk.${layer}.${family.loraTargets[target]}.weight`;
       const tensor = byName.get(baseName);
       if (!tensor) {
         throw new LoraGgufError("E_WRONG_KIND", `the model has no ${baseName}, so "${target}" cannot be a LoRA target`);

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 
+import { familyOfGgufArchitecture, trainableArchitectures } from "../arch/index.js";
 import { readChatTemplateFromGguf } from "../chat/index.js";
 import { describeDatasetProblem, isPlainText, loadDataset } from "../data/index.js";
 import { LoraGgufError } from "../errors.js";
@@ -14,7 +15,6 @@ import { autoContextLength, planTraining, type TrainingPlan } from "./training-p
 import { tokenizeConversations, type TrainingSample } from "./training-samples.js";
 
 /** Architectures whose llama.cpp graphs the trainer has been checked on (gradient check in test/train-gradients). */
-export const trainableArchitectures = ["llama", "qwen2", "qwen3"] as const;
 
 export /** Everything about a run that does not depend on the step: what the trainer needs to start. */
 interface PreparedRun {
@@ -41,10 +41,12 @@ export async function prepareTrainingRun(config: ResolvedTrainConfig): Promise<P
   if (header.metadataByKey.get("general.type")?.value === "adapter") {
     throw new LoraGgufError("E_WRONG_KIND", `train: ${config.model} is a LoRA adapter; give the base model as model`);
   }
-  if (typeof architecture !== "string" || !(trainableArchitectures as readonly string[]).includes(architecture)) {
+  const family = familyOfGgufArchitecture(architecture);
+  if (typeof architecture !== "string" || !family?.training.trains) {
+    const missing = family && !family.training.trains ? ` (${family.training.missing})` : "";
     throw new LoraGgufError(
       "E_UNSUPPORTED_ARCH",
-      `train: ${config.model} is a ${String(architecture)} model; lora-gguf trains ${trainableArchitectures.join(", ")} so far`,
+      `train: ${config.model} is a ${String(architecture)} model${missing}; lora-gguf trains ${trainableArchitectures.join(", ")} so far`,
     );
   }
   await checkLlamaLoadable("train", config.model, header);

@@ -48,3 +48,14 @@ export const commonBlockTensors = [
   "mlp.up_proj.weight",
   "mlp.down_proj.weight",
 ];
+
+/** The LoRA targets of these checkpoints: llama.cpp's names in src/llama-arch.cpp, the same for llama, qwen2 and qwen3. */
+export const transformerLoraTargets = {
+  q: "attn_q",
+  k: "attn_k",
+  v: "attn_v",
+  o: "attn_output",
+  gate: "ffn_gate",
+  up: "ffn_up",
+  down: "ffn_down",
+} as const;

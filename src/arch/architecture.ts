@@ -1,4 +1,4 @@
-import type { GgufMetadataEntry } from "../../gguf/index.js";
+import type { GgufMetadataEntry } from "../gguf/index.js";
 import type { HfConfig } from "./hf-config.js";
 
 /** A tensor the converter writes that the checkpoint does not hold (llama 3's rope_freqs). */
@@ -8,11 +8,19 @@ export interface GeneratedTensor {
   data: Float32Array;
 }
 
+/** LoRA target modules by their PEFT/Unsloth names (q_proj is q). */
+export type LoraTarget = "q" | "k" | "v" | "o" | "gate" | "up" | "down";
+
+/** Whether lora-gguf trains a family, and if not, what is missing (said when a run is refused). */
+export type FamilyTraining = { trains: true } | { trains: false; missing: string };
+
 /**
- * One model family: how its config.json becomes GGUF hyperparameters and how its tensors are named
- * and laid out in llama.cpp. Adding an architecture means adding one file like ./llama.ts.
+ * One model family and everything lora-gguf knows about it: how its config.json becomes GGUF
+ * hyperparameters, how its tensors are named and laid out in llama.cpp (convert, export-peft), which
+ * GGUF tensor each LoRA target adapts, and whether it trains. Adding a family means adding one file
+ * like ./llama.ts and listing it in ./index.ts; nothing else names an architecture.
  */
-export interface ConvertArchitecture {
+export interface ModelFamily {
   /** config.json `architectures` entries this handles, e.g. "LlamaForCausalLM". */
   hfArchitectures: readonly string[];
   /** general.architecture in the GGUF, which selects llama.cpp's graph. */
@@ -33,4 +41,7 @@ export interface ConvertArchitecture {
    */
   rotaryPermutedHeads?(ggufName: string): "num_attention_heads" | "num_key_value_heads" | undefined;
   generatedTensors?(config: HfConfig): GeneratedTensor[];
+  /** The block tensor each LoRA target adapts, as llama.cpp names it (blk.N.<name>.weight). */
+  loraTargets: Readonly<Record<LoraTarget, string>>;
+  training: FamilyTraining;
 }

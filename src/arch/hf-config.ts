@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 
-import { LoraGgufError } from "../../errors.js";
-import { describeJson } from "../json-description.js";
+import { LoraGgufError } from "../errors.js";
+import { describeJson } from "../convert/json-description.js";
 
 /** The parts of a transformers config.json the converters read. */
 export interface HfConfig {

@@ -1,15 +1,15 @@
-import { LoraGgufError } from "../../errors.js";
-import { uint32Entry } from "../../gguf/index.js";
-import type { ConvertArchitecture, GeneratedTensor } from "./architecture.js";
+import { LoraGgufError } from "../errors.js";
+import { uint32Entry } from "../gguf/index.js";
+import type { ModelFamily, GeneratedTensor } from "./architecture.js";
 import { headDimension, type HfConfig } from "./hf-config.js";
 import { transformerHyperparameters } from "./hyperparameters.js";
 import { permuteRotaryRows } from "./rotary-permutation.js";
-import { commonBlockTensors, transformerTensorName } from "./transformer-names.js";
+import { commonBlockTensors, transformerLoraTargets, transformerTensorName } from "./transformer-names.js";
 
 const llamaBlockTensors = new Set(commonBlockTensors);
 
 /** Llama 1-3 and Mistral (conversion/llama.py: LlamaModel, which MistralForCausalLM also uses). */
-export const llamaArchitecture: ConvertArchitecture = {
+export const llamaArchitecture: ModelFamily = {
   hfArchitectures: ["LlamaForCausalLM", "MistralForCausalLM"],
   ggufArchitecture: "llama",
   hyperparameters: (config) => [
@@ -25,6 +25,8 @@ export const llamaArchitecture: ConvertArchitecture = {
   },
   rotaryPermutedHeads,
   generatedTensors: (config) => llama3RopeFactors(config),
+  loraTargets: transformerLoraTargets,
+  training: { trains: true },
 };
 
 function rotaryPermutedHeads(ggufName: string): "num_attention_heads" | "num_key_value_heads" | undefined {

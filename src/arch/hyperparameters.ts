@@ -1,4 +1,4 @@
-import { GgufValueType, stringEntry, uint32Entry, type GgufMetadataEntry } from "../../gguf/index.js";
+import { GgufValueType, stringEntry, uint32Entry, type GgufMetadataEntry } from "../gguf/index.js";
 import type { HfConfig } from "./hf-config.js";
 
 const float32 = (key: string, value: number): GgufMetadataEntry => ({ key, type: GgufValueType.FLOAT32, value });

@@ -1,0 +1,39 @@
+import { LoraGgufError } from "../errors.js";
+import type { ModelFamily } from "./architecture.js";
+import type { HfConfig } from "./hf-config.js";
+import { llamaArchitecture } from "./llama.js";
+import { qwen2Architecture } from "./qwen2.js";
+import { qwen3Architecture } from "./qwen3.js";
+
+export type { FamilyTraining, GeneratedTensor, LoraTarget, ModelFamily } from "./architecture.js";
+export { headDimension, readHfConfig, type HfConfig } from "./hf-config.js";
+
+/** Every family lora-gguf knows; add a module and list it here. */
+export const modelFamilies: readonly ModelFamily[] = [llamaArchitecture, qwen2Architecture, qwen3Architecture];
+
+const supportedRopeTypes = new Set([undefined, "default", "linear", "llama3"]);
+
+export function findFamilyOfHfConfig(config: HfConfig, where: string): ModelFamily {
+  const names = config.architectures ?? [];
+  const found = modelFamilies.find((architecture) => names.some((name) => architecture.hfArchitectures.includes(name)));
+  if (!found) {
+    const supported = modelFamilies.flatMap((architecture) => architecture.hfArchitectures).join(", ");
+    throw new LoraGgufError(
+      "E_UNSUPPORTED_ARCH",
+      `${where}: the checkpoint is ${names.join(", ") || `model_type ${String(config.model_type)}`}; convert supports ${supported}`,
+    );
+  }
+  const ropeType = config.rope_scaling?.rope_type ?? config.rope_scaling?.type;
+  if (!supportedRopeTypes.has(ropeType?.toLowerCase())) {
+    throw new LoraGgufError("E_UNSUPPORTED_ARCH", `${where}: rope scaling "${ropeType}" is not supported yet (supported: linear, llama3)`);
+  }
+  return found;
+}
+
+/** The family of a GGUF's general.architecture, or undefined. */
+export function familyOfGgufArchitecture(ggufArchitecture: unknown): ModelFamily | undefined {
+  return modelFamilies.find((family) => family.ggufArchitecture === ggufArchitecture);
+}
+
+/** The GGUF architectures lora-gguf trains. */
+export const trainableArchitectures: readonly string[] = modelFamilies.filter((family) => family.training.trains).map((family) => family.ggufArchitecture);
