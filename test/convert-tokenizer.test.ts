@@ -21,10 +21,10 @@ import {
 import { isLoraGgufError } from "../src/errors.js";
 import { readGgufHeader } from "../src/gguf/reader.js";
 import type { GgufMetadataEntry } from "../src/gguf/value-types.js";
-import { llamaSourceDir } from "../src/testing/llama-source-dir.js";
 import { tinyHfTokenizer, writeTinyHfTokenizer, type TinyHfTokenizer, type TinyHfTokenizerFamily } from "../src/testing/tiny-hf-tokenizer.js";
 import { sharedLlama } from "./helpers/llama-eval.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
+import { AGREEMENT_TEXTS, llamaCppTestVectors, llamaCppVocabPath as vocabPath } from "./helpers/tokenizer-agreement.js";
 import { writeVocabOnlyGguf } from "./helpers/vocab-only-gguf.js";
 
 const KEEP_TOKENS = 3000;
@@ -52,41 +52,8 @@ const FAMILIES: FamilyCase[] = [
   },
 ];
 
-/** Strings where pre-tokenizers differ: whitespace runs, digits, scripts, emoji, code, contractions. */
-const AGREEMENT_TEXTS = [
-  "Hello world",
-  " Hello world",
-  "a  b   c    d     e",
-  "trailing spaces   ",
-  "\t\ttabs\tand\nnewlines\n\n\n  indented\n\t\n",
-  "windows\r\nline\r\n\r\nends",
-  "1234567890123456789 3.14159 1,000,000 007",
-  "我想在apple工作1314151天～ 日本語のテキスト 한국어 텍스트",
-  "🚀 (normal) 😶‍🌫️ 🦙🦙 👍🏽 🇫🇷 ✅",
-  "Äpfel, café, naïve, Cửa Việt, Ελληνικά, нещо на Български, עברית, العربية",
-  "function f(x) {\n\treturn x * 2; // double\n}\n\nif (a != b && c >= d) { print('it\\'s'); }",
-  "    def g(self):\n        return [i**2 for i in range(10)]  # squares\n",
-  "I've been 'told he's there, 'RE you sure? 'M not sure I'll make it, 'D you like some tea? We'Ve a'lL",
-  "''''''```````\"\"\"\"......!!!!!!?????? ------=======",
-  PRE_TOKENIZER_PROBE_TEXT,
-];
-
 function metadataValue(metadata: readonly GgufMetadataEntry[], key: string): unknown {
   return metadata.find((entry) => entry.key === key)?.value;
-}
-
-function vocabPath(file: string): string {
-  return path.join(llamaSourceDir(), "models", file);
-}
-
-/** llama.cpp's tokenizer test vectors: the .inp texts and, by line, the ids Hugging Face's tokenizer gives them. */
-async function llamaCppTestVectors(file: string): Promise<Array<{ text: string; ids: number[] }>> {
-  const inputs = (await readFile(`${vocabPath(file)}.inp`, "utf8")).split("\n__ggml_vocab_test__\n");
-  if (inputs[inputs.length - 1] === "") inputs.pop();
-  const outputs = (await readFile(`${vocabPath(file)}.out`, "utf8")).split("\n");
-  if (outputs[outputs.length - 1] === "") outputs.pop();
-  expect(outputs.length).toBe(inputs.length);
-  return inputs.map((text, index) => ({ text, ids: outputs[index].trim() === "" ? [] : outputs[index].trim().split(" ").map(Number) }));
 }
 
 function referenceTokenizer(fixture: TinyHfTokenizer): Tokenizer {
@@ -389,27 +356,28 @@ describe("pre-tokenizers llama.cpp does not know", () => {
 });
 
 describe("tokenizers the converter does not handle", () => {
-  it("names SentencePiece, Unigram and non-byte-level BPE as unsupported, and malformed files as bad", async () => {
+  it("names a tokenizer.model alone, Unigram and BPE llama.cpp cannot reproduce as unsupported, and malformed files as bad", async () => {
     await expectError(convertHfTokenizer(path.join(temp.dir, "no-such-dir")), "E_INPUT_NOT_FOUND", /is not a directory/);
     await expectError(convertHfTokenizer(await checkpointDir({ "config.json": {} })), "E_INPUT_NOT_FOUND", /has no tokenizer\.json$/);
     await expectError(
       convertHfTokenizer(await checkpointDir({ "tokenizer.model": "\x00sentencepiece" })),
       "E_UNSUPPORTED_TOKENIZER",
-      /has a SentencePiece tokenizer\.model and no tokenizer\.json; converting SentencePiece tokenizers is not supported yet/,
+      /has a SentencePiece tokenizer\.model and no tokenizer\.json; convert reads tokenizer\.json/,
     );
     await expectError(
       convertHfTokenizer(await checkpointDir({ "tokenizer.json": { model: { type: "Unigram", vocab: [["<unk>", 0]] } } })),
       "E_UNSUPPORTED_TOKENIZER",
-      /the tokenizer model is "Unigram"; only byte-level BPE tokenizers can be converted so far$/,
+      /the tokenizer model is "Unigram"; convert handles byte-level BPE \(Llama 3, Qwen2\) and SentencePiece-style BPE with byte_fallback/,
     );
+    // more SentencePiece-style variants in convert-tokenizer-spm.test.ts
     const metaspaceBpe = {
-      pre_tokenizer: { type: "Metaspace", replacement: "▁", prepend_scheme: "first", split: false },
+      pre_tokenizer: { type: "Metaspace", replacement: "▁", prepend_scheme: "first", split: true },
       model: { type: "BPE", vocab: { "<unk>": 0, "▁": 1 }, merges: [], byte_fallback: true },
     };
     await expectError(
       convertHfTokenizer(await checkpointDir({ "tokenizer.json": metaspaceBpe })),
       "E_UNSUPPORTED_TOKENIZER",
-      /a BPE tokenizer without a ByteLevel pre-tokenizer \(SentencePiece-style BPE/,
+      /a BPE tokenizer without a ByteLevel pre-tokenizer \(SentencePiece-style BPE\) must not split the text at each ▁ \(its Metaspace pre-tokenizer has split: true\)/,
     );
     await expectError(convertHfTokenizer(await checkpointDir({ "tokenizer.json": "{ not json" })), "E_BAD_TOKENIZER", /tokenizer\.json is not valid JSON/);
     // @huggingface/tokenizers builds this one and throws a TypeError on its first encode

@@ -7,6 +7,7 @@ import { describeJson } from "../json-description.js";
 import { isJsonObject, readHfTokenizerDir, type HfTokenizerDir } from "./hf-tokenizer-files.js";
 import { identifyPreTokenizer, requireKnownPreTokenizer, type PreTokenizerIdentification } from "./pre-tokenizer.js";
 import { loadReferenceTokenizer } from "./reference-tokenizer.js";
+import { sentencePieceTokenizerMetadata } from "./sentencepiece-tokenizer.js";
 import { readSpecialVocab, specialVocabEntries } from "./special-vocab.js";
 
 const WHERE = "convert";
@@ -27,21 +28,23 @@ export interface ConvertedTokenizer {
    * the rest padded as "[PAD<id>]") or, without one, the tokenizer's largest id plus one.
    */
   vocabSize: number;
-  /** tokenizer.ggml.pre */
+  /** tokenizer.ggml.pre ("default" for a SentencePiece-style tokenizer). */
   preTokenizer: string;
   /** How preTokenizer was found, with llama.cpp's probe hash when it was computed. */
   preTokenizerIdentification: PreTokenizerIdentification;
 }
 
 /**
- * The GGUF tokenizer metadata of a Hugging Face checkpoint with a byte-level BPE tokenizer.json
- * (Llama 3, Qwen2/2.5/3, ...), as llama.cpp's convert_hf_to_gguf.py writes it (tokenizer.ggml.model
- * "gpt2"). Reads tokenizer.json, tokenizer_config.json, config.json, generation_config.json and
- * chat_template.jinja / chat_template.json from `dir`.
+ * The GGUF tokenizer metadata of a Hugging Face checkpoint, as llama.cpp's convert_hf_to_gguf.py
+ * writes it: a byte-level BPE tokenizer.json (Llama 3, Qwen2/2.5/3, ...) as tokenizer.ggml.model
+ * "gpt2", a SentencePiece-style BPE one with byte fallback (Llama 2, Mistral 7B, Gemma 2/3) as
+ * "llama" (see sentencepiece-tokenizer.ts). Reads tokenizer.json, tokenizer_config.json, config.json,
+ * generation_config.json and chat_template.jinja / chat_template.json from `dir`.
  *
  * @throws LoraGgufError E_UNKNOWN_PRE_TOKENIZER when the pre-tokenizer cannot be identified (pass
- *   `preTokenizer`), E_UNSUPPORTED_TOKENIZER for SentencePiece, Unigram, WordPiece or non-byte-level
- *   BPE tokenizers, E_BAD_TOKENIZER for malformed files, E_INPUT_NOT_FOUND without tokenizer.json.
+ *   `preTokenizer`; E_INVALID_OPTION when given for a SentencePiece-style tokenizer),
+ *   E_UNSUPPORTED_TOKENIZER for a tokenizer.model alone, Unigram, WordPiece or BPE tokenizers llama.cpp
+ *   cannot reproduce, E_BAD_TOKENIZER for malformed files, E_INPUT_NOT_FOUND without tokenizer.json.
  */
 export async function convertHfTokenizer(dir: string, options?: ConvertHfTokenizerOptions): Promise<ConvertedTokenizer> {
   const opts = requireOptionsObject(WHERE, options);
@@ -50,6 +53,10 @@ export async function convertHfTokenizer(dir: string, options?: ConvertHfTokeniz
 
   const files = await readHfTokenizerDir(dir);
   const vocabSize = resolveVocabSize(files);
+  if (files.tokenizer.kind.kind === "sentencepiece-bpe") {
+    const converted = await sentencePieceTokenizerMetadata(files, files.tokenizer.kind.spacePrefix, vocabSize, preTokenizerOption);
+    return { ...converted, vocabSize, preTokenizer: converted.preTokenizerIdentification.name };
+  }
   const merges = await bpeMerges(files);
   const reference = loadReferenceTokenizer(files, merges);
   const identification: PreTokenizerIdentification =

@@ -4,6 +4,7 @@ import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { LoraGgufError } from "../../errors.js";
 import { describeJson } from "../json-description.js";
+import { tokenizerJsonKind, type TokenizerJsonKind } from "./tokenizer-json-kind.js";
 
 export type JsonObject = Record<string, unknown>;
 
@@ -16,10 +17,12 @@ export interface HfAddedToken {
   normalized: boolean;
 }
 
-/** A byte-level BPE tokenizer.json, with the parts the converter reads pulled out and checked. */
+/** A BPE tokenizer.json, with the parts the converter reads pulled out and checked. */
 export interface HfTokenizerJson {
   /** The whole file, as @huggingface/tokenizers takes it (missing top-level sections set to null). */
   raw: JsonObject;
+  /** Byte-level or SentencePiece-style BPE. */
+  kind: TokenizerJsonKind;
   /** model.vocab: token text to id. */
   vocab: Map<string, number>;
   /** model.merges as stored: "a b" strings or [a, b] pairs (transformers 4.45 and later); undefined when absent. */
@@ -108,7 +111,8 @@ async function missingTokenizerJson(dir: string): Promise<LoraGgufError> {
   if (await has("tokenizer.model")) {
     return new LoraGgufError(
       "E_UNSUPPORTED_TOKENIZER",
-      `${dir} has a SentencePiece tokenizer.model and no tokenizer.json; converting SentencePiece tokenizers is not supported yet (only byte-level BPE tokenizer.json, as Llama 3, Qwen2 and most recent models ship)`,
+      `${dir} has a SentencePiece tokenizer.model and no tokenizer.json; convert reads tokenizer.json, which Llama 2, Mistral and Gemma checkpoints ship beside tokenizer.model: ` +
+        `save the tokenizer with transformers' save_pretrained (which writes tokenizer.json) and convert again`,
     );
   }
   if (await has("vocab.json")) {
@@ -124,19 +128,7 @@ function parseTokenizerJson(raw: JsonObject, file: string): HfTokenizerJson {
   const bad = (message: string) => new LoraGgufError("E_BAD_TOKENIZER", `${file}: ${message}`);
   const model = raw.model;
   if (!isJsonObject(model)) throw bad("has no model object");
-  const modelType = model.type ?? (model.merges !== undefined ? "BPE" : undefined);
-  if (modelType !== "BPE") {
-    throw new LoraGgufError(
-      "E_UNSUPPORTED_TOKENIZER",
-      `${file}: the tokenizer model is ${modelType === undefined ? "of no stated type" : describeJson(modelType)}; only byte-level BPE tokenizers can be converted so far`,
-    );
-  }
-  if (!containsComponent(raw.pre_tokenizer, "ByteLevel")) {
-    throw new LoraGgufError(
-      "E_UNSUPPORTED_TOKENIZER",
-      `${file}: a BPE tokenizer without a ByteLevel pre-tokenizer (SentencePiece-style BPE, as Llama 2 and Mistral ship) is not supported yet; only byte-level BPE tokenizers can be converted so far`,
-    );
-  }
+  const kind = tokenizerJsonKind(raw, model, file);
 
   if (!isJsonObject(model.vocab)) throw bad("model.vocab must be an object of token ids");
   const vocab = new Map<string, number>();
@@ -183,6 +175,7 @@ function parseTokenizerJson(raw: JsonObject, file: string): HfTokenizerJson {
       post_processor: raw.post_processor ?? null,
       decoder: raw.decoder ?? null,
     },
+    kind,
     vocab,
     merges: merges === null ? undefined : (merges as HfTokenizerJson["merges"]),
     addedTokens,

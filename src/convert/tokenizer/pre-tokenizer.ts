@@ -37,9 +37,10 @@ export interface PreTokenizerIdentification {
   /**
    * "probe-hash": llama.cpp's own method; "pre-tokenization": the hash is unknown (a cut or
    * retrained vocabulary) but the probe text splits exactly as a known released tokenizer splits
-   * it; "option": named by the caller.
+   * it; "option": named by the caller; "sentencepiece": a SentencePiece-style tokenizer, which
+   * splits nothing ("default", as llama.cpp's converter writes for every one).
    */
-  method: "probe-hash" | "pre-tokenization" | "option";
+  method: "probe-hash" | "pre-tokenization" | "option" | "sentencepiece";
   /** The probe hash, when it was computed. */
   probeHash?: string;
 }

@@ -1,0 +1,61 @@
+// The tokenizer.* metadata of a SentencePiece-style BPE tokenizer.json (Llama 2, TinyLlama,
+// Mistral 7B, Gemma 2/3): llama.cpp's "llama" vocabulary, as convert_hf_to_gguf.py writes it from
+// the checkpoint's tokenizer.model (_set_vocab_sentencepiece, plus the add_space_prefix that
+// LlamaModel and Gemma2Model/Gemma3Model set_vocab add).
+import { LoraGgufError } from "../../errors.js";
+import { arrayEntry, boolEntry, stringEntry } from "../../gguf/metadata-entries.js";
+import { GgufValueType, type GgufMetadataEntry } from "../../gguf/value-types.js";
+import type { HfTokenizerDir } from "./hf-tokenizer-files.js";
+import type { PreTokenizerIdentification } from "./pre-tokenizer.js";
+import { sentencePieceTokenList } from "./sentencepiece-vocab.js";
+import { readSpecialVocab, specialVocabEntries } from "./special-vocab.js";
+import type { SpacePrefix } from "./tokenizer-json-kind.js";
+
+/** tokenizer.ggml.pre of every SentencePiece vocabulary llama.cpp's converter writes. */
+const SENTENCEPIECE_PRE_TOKENIZER = "default";
+
+export interface SentencePieceTokenizerMetadata {
+  metadata: GgufMetadataEntry[];
+  preTokenizerIdentification: PreTokenizerIdentification;
+}
+
+export async function sentencePieceTokenizerMetadata(
+  files: HfTokenizerDir,
+  spacePrefix: SpacePrefix,
+  vocabSize: number,
+  preTokenizerOption: string | undefined,
+): Promise<SentencePieceTokenizerMetadata> {
+  if (preTokenizerOption !== undefined) {
+    throw new LoraGgufError(
+      "E_INVALID_OPTION",
+      `convert: preTokenizer names a byte-level BPE pre-tokenizer, and ${files.dir}/tokenizer.json is a SentencePiece-style tokenizer, which splits nothing before merging (llama.cpp writes tokenizer.ggml.pre "${SENTENCEPIECE_PRE_TOKENIZER}"); leave it out`,
+    );
+  }
+  const { tokens, scores, tokenTypes } = await sentencePieceTokenList(files, vocabSize);
+  const specialVocab = await readSpecialVocab(files, vocabSize);
+  const addSpacePrefix = addSpacePrefixEntry(files, spacePrefix);
+  const metadata: GgufMetadataEntry[] = [
+    stringEntry("tokenizer.ggml.model", "llama"),
+    stringEntry("tokenizer.ggml.pre", SENTENCEPIECE_PRE_TOKENIZER),
+    arrayEntry("tokenizer.ggml.tokens", GgufValueType.STRING, tokens),
+    arrayEntry("tokenizer.ggml.scores", GgufValueType.FLOAT32, scores),
+    arrayEntry("tokenizer.ggml.token_type", GgufValueType.INT32, tokenTypes),
+    ...specialVocabEntries(specialVocab),
+    ...(addSpacePrefix === undefined ? [] : [boolEntry("tokenizer.ggml.add_space_prefix", addSpacePrefix)]),
+  ];
+  return { metadata, preTokenizerIdentification: { name: SENTENCEPIECE_PRE_TOKENIZER, method: "sentencepiece" } };
+}
+
+/**
+ * tokenizer.ggml.add_space_prefix, which llama.cpp's "llama" vocabulary takes as true when absent:
+ * tokenizer_config.json's add_prefix_space when it has one (LlamaModel.set_vocab writes it; transformers
+ * then rebuilds the tokenizer with that setting), else false for a tokenizer that prepends no "▁"
+ * (as Gemma2Model and Gemma3Model write), else none. A Metaspace "first" tokenizer (transformers'
+ * legacy=false) prepends "▁" to the input's first piece only, where llama.cpp prepends a space to
+ * the text after every special token too; llama.cpp's converter writes no setting for it either.
+ */
+function addSpacePrefixEntry(files: HfTokenizerDir, spacePrefix: SpacePrefix): boolean | undefined {
+  const configured = files.tokenizerConfig?.add_prefix_space;
+  if (typeof configured === "boolean") return configured;
+  return spacePrefix === "never" ? false : undefined;
+}
