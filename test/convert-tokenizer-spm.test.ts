@@ -1,7 +1,7 @@
 // SentencePiece-style BPE tokenizer.json (Llama 2, Mistral 7B, Gemma 3) → llama.cpp's "llama"
 // vocabulary: against llama.cpp's own Llama 2 vocabulary file and test vectors, and, through
 // node-llama-cpp, against Hugging Face's tokenizer (@huggingface/tokenizers) on real tokenizer files.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
@@ -354,6 +354,21 @@ describe("SentencePiece-style conversion rules", () => {
     expect(Array.from(scores.slice(vocabSize))).toEqual([-1000, -10000, -10000]);
     expect(Array.from(types.slice(vocabSize))).toEqual([LlamaTokenType.USER_DEFINED, LlamaTokenType.UNUSED, LlamaTokenType.UNUSED]);
     expect(value(metadata, "tokenizer.ggml.add_space_prefix")).toBe(false);
+  });
+
+  it("drops added tokens past config.json's vocab_size, as llama.cpp's converter does (Gemma 3 1B: 262144 rows, <image_soft_token> is 262144), but no piece of the model", async () => {
+    const dir = await checkpointDir({ "config.json": { text_config: { vocab_size: 262144 } } });
+    await symlink(path.join(GEMMA3_DIR, "tokenizer.json"), path.join(dir, "tokenizer.json"));
+    await symlink(path.join(GEMMA3_DIR, "tokenizer_config.json"), path.join(dir, "tokenizer_config.json"));
+    const converted = await convertHfTokenizer(dir);
+    expect(converted.vocabSize).toBe(262144);
+    const tokens = value(converted.metadata, "tokenizer.ggml.tokens") as string[];
+    expect(tokens.length).toBe(262144);
+    expect(tokens.includes("<image_soft_token>")).toBe(false);
+
+    const { tokenizerJson, tokenizerConfig, vocabSize } = await llama2HfTokenizer();
+    const short = await checkpointDir({ "tokenizer.json": tokenizerJson, "tokenizer_config.json": tokenizerConfig, "config.json": { vocab_size: vocabSize - 1 } });
+    await expectError(convertHfTokenizer(short), "E_BAD_TOKENIZER", /vocab_size 31999 is smaller than the tokenizer, whose ids run to 31999/);
   });
 
   it("refuses a preTokenizer option: SentencePiece-style tokenizers split nothing", async () => {

@@ -8,6 +8,7 @@ import { isJsonObject, readHfTokenizerDir, type HfTokenizerDir } from "./hf-toke
 import { identifyPreTokenizer, requireKnownPreTokenizer, type PreTokenizerIdentification } from "./pre-tokenizer.js";
 import { loadReferenceTokenizer } from "./reference-tokenizer.js";
 import { sentencePieceTokenizerMetadata } from "./sentencepiece-tokenizer.js";
+import { sentencePieceModelIdCount } from "./sentencepiece-vocab.js";
 import { readSpecialVocab, specialVocabEntries } from "./special-vocab.js";
 
 const WHERE = "convert";
@@ -76,7 +77,7 @@ export async function convertHfTokenizer(dir: string, options?: ConvertHfTokeniz
   return { metadata, vocabSize, preTokenizer: identification.name, preTokenizerIdentification: identification };
 }
 
-/** config.json's vocab_size (or text_config.vocab_size), which must hold every token id. */
+/** config.json's vocab_size (or text_config.vocab_size), which must hold every token id (a SentencePiece-style model's, at least). */
 function resolveVocabSize(files: HfTokenizerDir): number {
   const idCount = tokenizerIdCount(files);
   const config = files.modelConfig;
@@ -85,7 +86,9 @@ function resolveVocabSize(files: HfTokenizerDir): number {
   if (typeof declared !== "number" || !Number.isSafeInteger(declared) || declared <= 0) {
     throw new LoraGgufError("E_BAD_TOKENIZER", `${files.dir}/config.json: vocab_size must be a positive integer, got ${describeJson(declared)}`);
   }
-  if (declared < idCount) {
+  // llama.cpp's converter drops a SentencePiece vocabulary's added tokens past vocab_size (Gemma 3 1B's <image_soft_token>)
+  const dropsAddedTokens = files.tokenizer.kind.kind === "sentencepiece-bpe" && sentencePieceModelIdCount(files) <= declared;
+  if (declared < idCount && !dropsAddedTokens) {
     throw new LoraGgufError(
       "E_BAD_TOKENIZER",
       `${files.dir}/config.json: vocab_size ${declared} is smaller than the tokenizer, whose ids run to ${idCount - 1}; the embedding has no row for the last ${idCount - declared} tokens`,

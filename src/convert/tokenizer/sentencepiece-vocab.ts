@@ -82,6 +82,13 @@ export async function sentencePieceTokenList(files: HfTokenizerDir, vocabSize: n
   return { tokens, scores, tokenTypes };
 }
 
+/** model.vocab's largest id plus one: the least vocab_size llama.cpp's converter keeps every piece with (added tokens past it are dropped). */
+export function sentencePieceModelIdCount(files: HfTokenizerDir): number {
+  let maxId = -1;
+  for (const id of files.tokenizer.vocab.values()) maxId = Math.max(maxId, id);
+  return maxId + 1;
+}
+
 /** CONTROL when special or looking like a control token, else USER_DEFINED with "▁" as a space (llama.cpp's "pre-normalize user-defined spaces"). */
 function setAddedToken(tokens: string[], tokenTypes: Int32Array, id: number, content: string, special: boolean): void {
   if (special || looksLikeControlToken(content)) {
