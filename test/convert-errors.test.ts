@@ -140,6 +140,20 @@ describe("convert: bad input", () => {
     await expectRefused(dir, "E_BAD_CHECKPOINT_DIR", /blk\.0\.attn_k\.weight has shape 16x32, config\.json implies 32x32/);
   });
 
+  it("a head_dim the weights do not have is refused before rope_freqs is generated from it (llama 3 rope scaling)", async () => {
+    const tokenizer = await tinyHfTokenizer({ family: "llama3", keepTokens: 300 });
+    const dir = path.join(temp.dir, "llama3-head-dim");
+    await writeTinyHfCheckpoint(dir, {
+      architecture: "llama", dtype: "float32", seed: 2, nLayer: 1, hiddenSize: 32, nHead: 2, nKvHead: 1, intermediateSize: 64,
+      maxPositionEmbeddings: 512, ropeTheta: 10000, rmsNormEps: 1e-5, ropeScalingLlama3: true, vocabSize: tokenizer.vocabSize,
+      tokenizerFiles: tinyHfTokenizerFiles(tokenizer),
+    });
+    const config = JSON.parse(readFileSync(path.join(dir, "config.json"), "utf8"));
+    // 2^31 / 2 rope factors would be a 4 GiB Float32Array
+    writeFileSync(path.join(dir, "config.json"), JSON.stringify({ ...config, head_dim: 2 ** 31 }));
+    await expectRefused(dir, "E_BAD_CHECKPOINT_DIR", /blk\.0\.attn_q\.weight has shape 32x32, config\.json implies 4294967296x32/);
+  });
+
   it("shapes that disagree with config.json", async () => {
     const dir = variant("wrong-shape", (dir) => {
       const config = JSON.parse(readFileSync(path.join(dir, "config.json"), "utf8"));

@@ -181,23 +181,11 @@ export interface FuzzKnownIssue {
   note: string;
 }
 
-export const FUZZ_KNOWN_ISSUES: readonly FuzzKnownIssue[] = [
-  {
-    target: "model.gguf → train (dry run)",
-    detail: /llama-vocab\.cpp:\d+: GGML_ASSERT\(id_to_token\.size\(\) == token_to_id\.size\(\)\) failed/,
-    note:
-      "two equal strings in tokenizer.ggml.tokens abort llama.cpp's vocabulary loader inside native openTokenizer " +
-      "(prepare-run.ts → native.ts → native/tokenizer.cpp); e.g. npm run fuzz -- --seed 1 --only 326,2948",
-  },
-  {
-    target: "model.gguf → train (dry run)",
-    mutation: /block_count .*set to 4294967295/,
-    detail: /out of memory/,
-    note:
-      "llama.block_count 0xFFFFFFFF makes findLoraTargetTensors (src/train/lora-targets.ts) build an array of every block index " +
-      "and run V8 out of memory; e.g. npm run fuzz -- --seed 2 --only 839",
-  },
-];
+/**
+ * Empty: the aborts the fuzz test found in llama.cpp's loaders (equal token strings, tokenizer models
+ * that do not fit their tokens, a huge block_count) are refused before them since src/gguf/llama-loader-checks.ts.
+ */
+export const FUZZ_KNOWN_ISSUES: readonly FuzzKnownIssue[] = [];
 
 /** Outcomes that break the rules: not a typed error, a death or hang, files left behind, or an unreadable output. */
 export function fuzzViolations(campaign: FuzzCampaign, knownIssues: readonly FuzzKnownIssue[] = FUZZ_KNOWN_ISSUES) {
