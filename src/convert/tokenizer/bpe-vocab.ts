@@ -6,9 +6,8 @@ import { LoraGgufError } from "../../errors.js";
 import type { HfTokenizerDir } from "./hf-tokenizer-files.js";
 import type { ReferenceTokenizer } from "./reference-tokenizer.js";
 import { LlamaTokenType } from "./token-types.js";
+import { SENTENCEPIECE_SPACE } from "./tokenizer-json-kind.js";
 
-/** SentencePiece's word-boundary mark, which user-defined tokens are stored without. */
-const SENTENCEPIECE_SPACE = "\u2581";
 /** The byte-level alphabet's stand-in for a space (U+0120, chr(ord(" ") + 256)). */
 const BYTE_LEVEL_SPACE = "\u0120";
 
