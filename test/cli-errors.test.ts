@@ -649,6 +649,18 @@ describeFailures("quickstart", () => [
   { what: "--threads -1", args: ["quickstart", at("out", "qs-threads"), "--threads", "-1"], message: /--threads <n>' argument '-1' is invalid/ },
 ]);
 
+describe("a reader that stops reading (| head -1)", () => {
+  it.each([[["quantize", "--type", "list"]], [["--help"]], [["inspect", "--json", "--tensors", "MODEL"]]])("lora-gguf %j exits 0 without a stack", async (args) => {
+    const child = spawn(process.execPath, [cli, ...args.map((arg) => (arg === "MODEL" ? model : arg))], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const exitCode = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(stderr).toBe("");
+    expect(exitCode).toBe(0);
+  });
+});
+
 describe("what the failures leave", () => {
   it("no temporary files anywhere, and the files given as outputs that exist are unchanged", () => {
     const leftovers = (dir: string): string[] =>

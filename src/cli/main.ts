@@ -2,16 +2,26 @@
 import { Command, CommanderError } from "commander";
 
 import { versionInfo } from "../version.js";
-import { registerInspectCommand } from "./inspect.js";
 import { EXIT_USAGE } from "./output.js";
-import { registerConvertCommand } from "./convert.js";
-import { registerExportPeftCommand } from "./export-peft.js";
-import { registerGenerateCommand } from "./generate.js";
-import { registerMergeCommand } from "./merge.js";
-import { registerModelfileCommand } from "./modelfile.js";
-import { registerQuantizeCommand } from "./quantize.js";
-import { registerQuickstartCommand } from "./quickstart.js";
-import { registerTrainCommand } from "./train.js";
+
+type Register = (program: Command) => void;
+
+/**
+ * Each command's module, in the order --help lists them. Only the command being run is loaded
+ * (with everything it imports): a start then reads a few dozen modules instead of all ~150, which
+ * is most of the time a failing or quick command takes. Help and unknown commands load them all.
+ */
+const commandModules: Record<string, () => Promise<Register>> = {
+  quickstart: async () => (await import("./quickstart.js")).registerQuickstartCommand,
+  convert: async () => (await import("./convert.js")).registerConvertCommand,
+  merge: async () => (await import("./merge.js")).registerMergeCommand,
+  quantize: async () => (await import("./quantize.js")).registerQuantizeCommand,
+  inspect: async () => (await import("./inspect.js")).registerInspectCommand,
+  train: async () => (await import("./train.js")).registerTrainCommand,
+  "export-peft": async () => (await import("./export-peft.js")).registerExportPeftCommand,
+  modelfile: async () => (await import("./modelfile.js")).registerModelfileCommand,
+  generate: async () => (await import("./generate.js")).registerGenerateCommand,
+};
 
 const program = new Command("lora-gguf")
   .description("LoRA fine-tuning, conversion, merging and quantization of GGUF models, on llama.cpp, with no Python")
@@ -21,15 +31,15 @@ const program = new Command("lora-gguf")
   .configureOutput({ outputError: (text, write) => write(`lora-gguf: ${text}`) })
   .exitOverride();
 
-registerQuickstartCommand(program);
-registerConvertCommand(program);
-registerMergeCommand(program);
-registerQuantizeCommand(program);
-registerInspectCommand(program);
-registerTrainCommand(program);
-registerExportPeftCommand(program);
-registerModelfileCommand(program);
-registerGenerateCommand(program);
+// `lora-gguf quantize --type list | head -1`: a reader that has all it wants is not an error
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(process.exitCode ?? 0);
+});
+
+const requested = process.argv[2];
+const registering = Object.hasOwn(commandModules, requested ?? "") ? [requested!] : Object.keys(commandModules);
+for (const register of await Promise.all(registering.map((name) => commandModules[name]()))) register(program);
 
 function formatVersion(): string {
   const info = versionInfo();
