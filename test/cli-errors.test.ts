@@ -644,6 +644,7 @@ describeFailures("quickstart", () => [
   { what: "a text file as --model", args: ["quickstart", at("out", "qs-text"), "--model", text], code: "E_BAD_GGUF" },
   { what: "a --model without a chat template", args: ["quickstart", at("out", "qs-plain"), "--model", plainModel], code: "E_CHAT_TEMPLATE", absent: [at("out", "qs-plain")] },
   { what: "a --model whose chat template does not parse", args: ["quickstart", at("out", "qs-broken"), "--model", brokenTemplateModel], code: "E_CHAT_TEMPLATE" },
+  { what: "a --model llama.cpp cannot load (no tensors)", args: ["quickstart", at("out", "qs-vocab"), "--model", vocabOnly], code: "E_NATIVE", message: /could not load/ },
   { what: "--epochs 0", args: ["quickstart", at("out", "qs-epochs"), "--epochs", "0"], message: /--epochs <n>' argument '0' is invalid/, absent: [at("out", "qs-epochs")] },
   { what: "--epochs abc", args: ["quickstart", at("out", "qs-epochs-text"), "--epochs", "abc"], message: /argument 'abc' is invalid/ },
   { what: "--threads -1", args: ["quickstart", at("out", "qs-threads"), "--threads", "-1"], message: /--threads <n>' argument '-1' is invalid/ },

@@ -4,6 +4,7 @@ import { availableParallelism } from "node:os";
 
 import type { Llama } from "node-llama-cpp";
 
+import { LoraGgufError } from "../errors.js";
 import { checkLlamaLoadable } from "../gguf/llama-loader-checks.js";
 
 let llamaPromise: Promise<Llama> | undefined;
@@ -33,14 +34,21 @@ export async function greedyCompletions(
 ): Promise<GreedyCompletion[]> {
   await checkLlamaLoadable("generate", modelPath);
   const llama = await sharedNodeLlama();
-  const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
+  const model = await llama.loadModel({ modelPath, gpuLayers: 0 }).catch((error: unknown) => {
+    throw new LoraGgufError("E_NATIVE", `node-llama-cpp could not load ${modelPath}: ${(error as Error).message}`, { cause: error });
+  });
   try {
-    const context = await model.createContext({
-      contextSize: options.contextSize ?? 512,
-      // node-llama-cpp's own default oversubscribes small machines (10x slower on 2 cores)
-      threads: options.threads ?? availableParallelism(),
-      ...(options.adapterPath ? { lora: { adapters: [{ filePath: options.adapterPath }] } } : {}),
-    });
+    const context = await model
+      .createContext({
+        contextSize: options.contextSize ?? 512,
+        // node-llama-cpp's own default oversubscribes small machines (10x slower on 2 cores)
+        threads: options.threads ?? availableParallelism(),
+        ...(options.adapterPath ? { lora: { adapters: [{ filePath: options.adapterPath }] } } : {}),
+      })
+      .catch((error: unknown) => {
+        const adapter = options.adapterPath ? ` with ${options.adapterPath}` : "";
+        throw new LoraGgufError("E_NATIVE", `node-llama-cpp could not create a context${adapter}: ${(error as Error).message}`, { cause: error });
+      });
     try {
       const results: GreedyCompletion[] = [];
       for (const prompt of prompts) {
