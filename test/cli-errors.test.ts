@@ -130,6 +130,8 @@ const checkpoint = at("run", "checkpoint.gguf");
 const trainedAdapter = at("run", "adapter.gguf");
 const hf = at("hf");
 const peft = at("peft");
+const peftQ = at("peft-q");
+const threeHeadsModel = at("three-heads.gguf");
 const brokenTemplate = at("broken.jinja");
 const raisingTemplate = at("raising.jinja");
 const staticTemplate = at("static.jinja");
@@ -290,6 +292,13 @@ beforeAll(async () => {
     otherShapes: variant(hf, "hf-other-shapes", (dir) => editJson(path.join(dir, "config.json"), (config) => (config.hidden_size = 128))),
   };
   await writeTinyPeftAdapter(peft, { modules: [{ name: "self_attn.v_proj", out: 32, in: 64 }], layers: 1, rank: 4, alpha: 8, seed: 3 });
+  // q_proj's rows are permuted per rotary head: 64 rows do not split into 3 heads of an even size
+  await writeTinyPeftAdapter(peftQ, { modules: [{ name: "self_attn.q_proj", out: 64, in: 64 }], layers: 1, rank: 4, alpha: 8, seed: 3 });
+  const modelHeader = await readGgufHeader(model);
+  await writeGgufFile(threeHeadsModel, {
+    metadata: modelHeader.metadata.map((entry) => (entry.key === "llama.attention.head_count" ? { ...entry, value: 3 } : entry)),
+    tensors: modelHeader.tensors.map((t) => ({ name: t.name, dims: t.dims, type: t.type, data: modelBytes.subarray(t.absoluteOffset, t.absoluteOffset + t.byteSize) })),
+  });
   peftVariants = {
     dora: variant(peft, "peft-dora", (dir) => editJson(path.join(dir, "adapter_config.json"), (config) => (config.use_dora = true))),
     ia3: variant(peft, "peft-ia3", (dir) => editJson(path.join(dir, "adapter_config.json"), (config) => (config.peft_type = "IA3"))),
@@ -382,6 +391,7 @@ describeFailures("convert", () => {
     { what: "a PEFT adapter without --base", args: convert(peft, "peft-no-base"), code: "E_INVALID_OPTION", message: /--base/ },
     { what: "a PEFT adapter with a missing --base", args: convert(peft, "peft-missing-base", "--base", at("missing.gguf")), code: "E_INPUT_NOT_FOUND" },
     { what: "a PEFT adapter with a --base of other shapes", args: convert(peft, "peft-wide", "--base", wideModel), code: "E_ADAPTER_MISMATCH", absent: [output("peft-wide")] },
+    { what: "a PEFT q_proj adapter with a --base whose heads do not split its rows", args: convert(peftQ, "peft-three-heads", "--base", threeHeadsModel), code: "E_ADAPTER_MISMATCH", message: /rotary heads of an even size/, absent: [output("peft-three-heads")] },
     { what: "a PEFT adapter with a text file as --base", args: convert(peft, "peft-text-base", "--base", text), code: "E_BAD_GGUF" },
     { what: "a PEFT adapter with a truncated --base", args: convert(peft, "peft-truncated-base", "--base", truncated), code: "E_BAD_GGUF" },
     { what: "a PEFT adapter with a --base of an unsupported architecture", args: convert(peft, "peft-arch-base", "--base", hfVariants.otherArchitecture), code: "E_UNSUPPORTED_ARCH" },

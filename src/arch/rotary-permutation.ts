@@ -1,3 +1,5 @@
+import { LoraGgufError } from "../errors.js";
+
 /**
  * Hugging Face's llama checkpoints rotate the two halves of each head (rotate_half); llama.cpp's
  * llama graph rotates adjacent pairs. convert_hf_to_gguf.py's LlamaModel.permute reorders the rows
@@ -29,7 +31,8 @@ function moveRows(
 ): Uint8Array {
   const headSize = rows / headCount;
   if (!Number.isInteger(headSize) || headSize % 2 !== 0) {
-    throw new Error(`cannot split ${rows} rows into ${headCount} heads of an even size`);
+    // reachable with a PEFT adapter converted against a base GGUF whose head counts do not fit its rows
+    throw new LoraGgufError("E_ADAPTER_MISMATCH", `cannot split ${rows} rows into ${headCount} rotary heads of an even size; the adapter does not fit the base's attention heads`);
   }
   const half = headSize / 2;
   const out = new Uint8Array(data.length);

@@ -45,6 +45,11 @@ export async function readBaseModelFacts(base: string, where: string): Promise<B
   }
   const heads = Number(value(`${ggufArchitecture}.attention.head_count`));
   const kvHeads = Number(value(`${ggufArchitecture}.attention.head_count_kv`) ?? heads);
+  for (const [key, count] of [["head_count", heads], ["head_count_kv", kvHeads]] as const) {
+    if (!Number.isSafeInteger(count) || count < 1) {
+      throw new LoraGgufError("E_BAD_GGUF", `${where}: the base ${base} has no positive ${ggufArchitecture}.attention.${key}, which placing the adapter's rows needs`);
+    }
+  }
   const names = [value("general.basename"), value("general.name")].filter((name): name is string => typeof name === "string");
   return {
     architecture,
