@@ -2,7 +2,7 @@
 // bench/merge: our merge against llama.cpp's llama-export-lora, built from the same patched source,
 // on the same base and adapter and threads; time and peak RSS of each (in its own process), ratios.
 //
-//   npm run bench:merge [-- --layers 8 --embd 768 --rank 16 --threads 2 --repeats 3]
+//   npm run bench:merge [-- --layers 8 --embd 768 --rank 16 --threads 2 --repeats 7]
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -22,7 +22,7 @@ const layers = Number(option("layers", 8));
 const embd = Number(option("embd", 768));
 const rank = Number(option("rank", 16));
 const threads = Number(option("threads", availableParallelism()));
-const repeats = Number(option("repeats", 3));
+const repeats = Number(option("repeats", 7));
 
 const tool = llamaTool("llama-export-lora");
 
