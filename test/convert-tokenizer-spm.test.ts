@@ -1,7 +1,7 @@
 // SentencePiece-style BPE tokenizer.json (Llama 2, Mistral 7B, Gemma 3) → llama.cpp's "llama"
 // vocabulary: against llama.cpp's own Llama 2 vocabulary file and test vectors, and, through
 // node-llama-cpp, against Hugging Face's tokenizer (@huggingface/tokenizers) on real tokenizer files.
-import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { readFile, symlink } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
@@ -15,7 +15,8 @@ import type { GgufMetadataEntry } from "../src/gguf/value-types.js";
 import { llama2HfTokenizer, llama2HfTokenizerFiles, llama2VocabPath } from "../src/testing/llama2-hf-tokenizer.js";
 import { writeTinyHfCheckpoint, type TinyHfArchitecture } from "../src/testing/tiny-hf-checkpoint.js";
 import { sharedLlama } from "./helpers/llama-eval.js";
-import { makeTempDir } from "./helpers/temp-dir.js";
+import { expectError } from "./helpers/expect-error.js";
+import { caseDirWriter, makeTempDir } from "./helpers/temp-dir.js";
 import { AGREEMENT_TEXTS, llamaCppTestVectors } from "./helpers/tokenizer-agreement.js";
 import { writeVocabOnlyGguf } from "./helpers/vocab-only-gguf.js";
 
@@ -47,16 +48,7 @@ const SPM_TEXTS = [
 
 const temp = makeTempDir("convert-tokenizer-spm");
 afterAll(() => temp.cleanup());
-let dirCounter = 0;
-
-async function checkpointDir(files: Record<string, unknown>): Promise<string> {
-  const dir = path.join(temp.dir, `case-${dirCounter++}`);
-  await mkdir(dir, { recursive: true });
-  for (const [name, content] of Object.entries(files)) {
-    await writeFile(path.join(dir, name), typeof content === "string" ? content : JSON.stringify(content));
-  }
-  return dir;
-}
+const checkpointDir = caseDirWriter(temp.dir);
 
 async function readJson(file: string): Promise<JsonObject> {
   return JSON.parse(await readFile(file, "utf8")) as JsonObject;
@@ -64,17 +56,6 @@ async function readJson(file: string): Promise<JsonObject> {
 
 function value(metadata: readonly GgufMetadataEntry[], key: string): unknown {
   return metadata.find((entry) => entry.key === key)?.value;
-}
-
-async function expectError(promise: Promise<unknown>, code: string, message?: RegExp): Promise<Error> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(isLoraGgufError(error), `expected LoraGgufError ${code}, got ${String(error)}`).toBe(true);
-  expect((error as { code: string }).code).toBe(code);
-  if (message) expect((error as Error).message).toMatch(message);
-  return error as Error;
 }
 
 interface AgreementCase {

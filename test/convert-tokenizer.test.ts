@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -23,7 +23,8 @@ import { readGgufHeader } from "../src/gguf/reader.js";
 import type { GgufMetadataEntry } from "../src/gguf/value-types.js";
 import { tinyHfTokenizer, writeTinyHfTokenizer, type TinyHfTokenizer, type TinyHfTokenizerFamily } from "../src/testing/tiny-hf-tokenizer.js";
 import { sharedLlama } from "./helpers/llama-eval.js";
-import { makeTempDir } from "./helpers/temp-dir.js";
+import { expectError } from "./helpers/expect-error.js";
+import { caseDirWriter, makeTempDir } from "./helpers/temp-dir.js";
 import { AGREEMENT_TEXTS, llamaCppTestVectors, llamaCppVocabPath as vocabPath } from "./helpers/tokenizer-agreement.js";
 import { writeVocabOnlyGguf } from "./helpers/vocab-only-gguf.js";
 
@@ -60,28 +61,9 @@ function referenceTokenizer(fixture: TinyHfTokenizer): Tokenizer {
   return new Tokenizer(fixture.tokenizerJson, fixture.tokenizerConfig);
 }
 
-async function expectError(promise: Promise<unknown>, code: string, message?: RegExp): Promise<Error> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(isLoraGgufError(error), `expected LoraGgufError ${code}, got ${String(error)}`).toBe(true);
-  expect((error as { code: string }).code).toBe(code);
-  if (message) expect((error as Error).message).toMatch(message);
-  return error as Error;
-}
-
 const temp = makeTempDir("convert-tokenizer");
 afterAll(() => temp.cleanup());
-let dirCounter = 0;
-async function checkpointDir(files: Record<string, unknown>): Promise<string> {
-  const dir = path.join(temp.dir, `case-${dirCounter++}`);
-  await mkdir(dir, { recursive: true });
-  for (const [name, content] of Object.entries(files)) {
-    await writeFile(path.join(dir, name), typeof content === "string" ? content : JSON.stringify(content));
-  }
-  return dir;
-}
+const checkpointDir = caseDirWriter(temp.dir);
 
 describe("llama.cpp's pre-tokenizer table", () => {
   it("is committed as scripts/dev/extract-pre-tokenizer-hashes.mjs extracts it from deps/llama.cpp now", async () => {

@@ -7,6 +7,7 @@ import path from "node:path";
 import { LoraGgufError } from "../errors.js";
 import { readGgufHeader } from "../gguf/reader.js";
 import { llamaSourceDir } from "./llama-source-dir.js";
+import { specialAddedToken } from "./tiny-hf-tokenizer.js";
 
 type JsonObject = Record<string, unknown>;
 
@@ -54,20 +55,11 @@ async function buildLlama2HfTokenizer(): Promise<Llama2HfTokenizer> {
   // LlamaConverter.vocab scores the first three pieces (<unk>, <s>, </s>) 0
   const vocabScores = (pieces as string[]).map((piece, id) => [piece, id < 3 ? 0 : scores[id]] as const);
 
-  const special = (content: string, id: number) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
   const tokenizerJson: JsonObject = {
     version: "1.0",
     truncation: null,
     padding: null,
-    added_tokens: [special("<unk>", 0), special("<s>", 1), special("</s>", 2)],
+    added_tokens: [specialAddedToken("<unk>", 0), specialAddedToken("<s>", 1), specialAddedToken("</s>", 2)],
     normalizer: {
       type: "Sequence",
       normalizers: [

@@ -198,15 +198,7 @@ export async function tinyHfTokenizer(options: TinyHfTokenizerOptions): Promise<
   const specialTokenIds: Record<string, number> = {};
   special.forEach((content, index) => (specialTokenIds[content] = keep + index));
 
-  const addedTokens = special.map((content) => ({
-    id: specialTokenIds[content],
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  }));
+  const addedTokens = special.map((content) => specialAddedToken(content, specialTokenIds[content]));
   const tokenizerJson: JsonObject = {
     version: "1.0",
     truncation: null,
@@ -302,4 +294,9 @@ async function readSourceVocab(vocabPath: string): Promise<SourceVocab> {
     throw new LoraGgufError("E_WRONG_KIND", `${vocabPath} lacks some of the 256 byte-alphabet tokens of a byte-level BPE vocabulary`);
   }
   return { regular, special, merges: merges as string[], pre, lastByteToken: Math.max(...(byteIds as number[])) };
+}
+
+/** A tokenizer.json added_tokens entry for a special token, as transformers writes one. */
+export function specialAddedToken(content: string, id: number) {
+  return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
 }
