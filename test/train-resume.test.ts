@@ -74,5 +74,20 @@ describe("train: checkpoints and exact resume", () => {
     const otherOptions = await train({ ...common, rank: 4, output: path.join(dir, "again.gguf"), resume: notCheckpoint.checkpoint } as never).catch((e: unknown) => e);
     expect(isLoraGgufError(otherOptions, "E_BAD_CHECKPOINT")).toBe(true);
     expect((otherOptions as Error).message).toMatch(/rank/);
+
+    // a checkpoint edited to hold fewer targets than the run trains
+    const { readGgufHeader, writeGgufFile } = await import("../src/index.js");
+    const header = await readGgufHeader(notCheckpoint.checkpoint);
+    const bytes = await tensorBytesByName(notCheckpoint.checkpoint);
+    const fewer = path.join(dir, "fewer-targets.gguf");
+    await writeGgufFile(fewer, {
+      metadata: header.metadata,
+      tensors: header.tensors
+        .filter((tensor) => !tensor.name.startsWith("blk.0.attn_q.weight.lora_"))
+        .map((tensor) => ({ name: tensor.name, dims: tensor.dims, type: tensor.type, data: bytes.get(tensor.name)! })),
+    });
+    const fewerTargets = await train({ ...common, epochs: 1, output: path.join(dir, "adapter.gguf"), resume: fewer } as never).catch((e: unknown) => e);
+    expect(isLoraGgufError(fewerTargets, "E_BAD_CHECKPOINT")).toBe(true);
+    expect((fewerTargets as Error).message).toMatch(/missing blk\.0\.attn_q\.weight\.lora_a/);
   });
 });

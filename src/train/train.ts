@@ -271,6 +271,17 @@ function checkCheckpointFits(checkpoint: Awaited<ReturnType<typeof readCheckpoin
   if (checkpoint.step > run.plan.stepCount) {
     throw new LoraGgufError("E_BAD_CHECKPOINT", `${file} is at step ${checkpoint.step}, past this run's ${run.plan.stepCount} steps`);
   }
+  // the same options name the same targets; an edited checkpoint may still lack some of them
+  const expected = findLoraTargetTensors(run.header, run.config.targets, run.config.layers).flatMap((target) => [`${target.baseName}.lora_a`, `${target.baseName}.lora_b`]);
+  const held = new Set(checkpoint.tensors.map((tensor) => tensor.name));
+  const missing = expected.filter((name) => !held.has(name));
+  const extra = [...held].filter((name) => !expected.includes(name));
+  if (missing.length > 0 || extra.length > 0) {
+    throw new LoraGgufError(
+      "E_BAD_CHECKPOINT",
+      `${file} does not hold this run's adapter tensors (${missing.length > 0 ? `missing ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", ..." : ""}` : ""}${missing.length > 0 && extra.length > 0 ? "; " : ""}${extra.length > 0 ? `not trained here: ${extra.slice(0, 3).join(", ")}` : ""}); resume from the checkpoint this run wrote`,
+    );
+  }
 }
 
 function windowInput(window: TrainingWindow) {
