@@ -25,6 +25,11 @@ export interface ModelFamily {
   hfArchitectures: readonly string[];
   /** general.architecture in the GGUF, which selects llama.cpp's graph. */
   ggufArchitecture: string;
+  /**
+   * Refuses, typed and before anything is written, what of config.json the family cannot convert
+   * (E_UNSUPPORTED_ARCH naming it). Without it, rope scaling other than linear and llama3 is refused.
+   */
+  checkConfig?(config: HfConfig, where: string): void;
   hyperparameters(config: HfConfig): GgufMetadataEntry[];
   /** The GGUF name of a checkpoint tensor; null for tensors llama.cpp does not use; undefined if unknown. */
   tensorName(hfName: string): string | null | undefined;
@@ -41,6 +46,11 @@ export interface ModelFamily {
    */
   rotaryPermutedHeads?(ggufName: string): "num_attention_heads" | "num_key_value_heads" | undefined;
   generatedTensors?(config: HfConfig): GeneratedTensor[];
+  /**
+   * q/k/v stored as one attn_qkv ([q; k; v] rows) and gate/up as one ffn_up ([gate; up] rows), as
+   * phi3 keeps them; llama.cpp's graph splits them by views.
+   */
+  fusedProjections?: boolean;
   /** The block tensor each LoRA target adapts, as llama.cpp names it (blk.N.<name>.weight). */
   loraTargets: Readonly<Record<LoraTarget, string>>;
   training: FamilyTraining;

@@ -2,6 +2,7 @@ import { LoraGgufError } from "../errors.js";
 import type { ModelFamily } from "./architecture.js";
 import type { HfConfig } from "./hf-config.js";
 import { llamaArchitecture } from "./llama.js";
+import { phi3Architecture } from "./phi3.js";
 import { qwen2Architecture } from "./qwen2.js";
 import { qwen3Architecture } from "./qwen3.js";
 
@@ -9,7 +10,7 @@ export type { FamilyTraining, GeneratedTensor, LoraTarget, ModelFamily } from ".
 export { headDimension, readHfConfig, type HfConfig } from "./hf-config.js";
 
 /** Every family lora-gguf knows; add a module and list it here. */
-export const modelFamilies: readonly ModelFamily[] = [llamaArchitecture, qwen2Architecture, qwen3Architecture];
+export const modelFamilies: readonly ModelFamily[] = [llamaArchitecture, qwen2Architecture, qwen3Architecture, phi3Architecture];
 
 const supportedRopeTypes = new Set([undefined, "default", "linear", "llama3"]);
 
@@ -22,6 +23,10 @@ export function findFamilyOfHfConfig(config: HfConfig, where: string): ModelFami
       "E_UNSUPPORTED_ARCH",
       `${where}: the checkpoint is ${names.join(", ") || `model_type ${String(config.model_type)}`}; convert supports ${supported}`,
     );
+  }
+  if (found.checkConfig) {
+    found.checkConfig(config, where);
+    return found;
   }
   const ropeType = config.rope_scaling?.rope_type ?? config.rope_scaling?.type;
   if (!supportedRopeTypes.has(ropeType?.toLowerCase())) {

@@ -1,5 +1,5 @@
 // Hugging Face → llama.cpp tensor names shared by the llama-family checkpoints (LlamaForCausalLM,
-// MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM): gguf-py's tensor_mapping.py.
+// MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM): gguf-py's tensor_mapping.py.
 const blockNames: Record<string, string> = {
   "input_layernorm.weight": "attn_norm.weight",
   "post_attention_layernorm.weight": "ffn_norm.weight",
@@ -7,6 +7,7 @@ const blockNames: Record<string, string> = {
   "self_attn.k_proj.weight": "attn_k.weight",
   "self_attn.v_proj.weight": "attn_v.weight",
   "self_attn.o_proj.weight": "attn_output.weight",
+  "self_attn.qkv_proj.weight": "attn_qkv.weight",
   "self_attn.q_proj.bias": "attn_q.bias",
   "self_attn.k_proj.bias": "attn_k.bias",
   "self_attn.v_proj.bias": "attn_v.bias",
@@ -14,6 +15,7 @@ const blockNames: Record<string, string> = {
   "self_attn.k_norm.weight": "attn_k_norm.weight",
   "mlp.gate_proj.weight": "ffn_gate.weight",
   "mlp.up_proj.weight": "ffn_up.weight",
+  "mlp.gate_up_proj.weight": "ffn_up.weight",
   "mlp.down_proj.weight": "ffn_down.weight",
 };
 

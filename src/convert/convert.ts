@@ -170,7 +170,7 @@ function planTensors(architecture: ModelFamily, config: HfConfig, tensors: Map<s
     );
   }
   // before anything is generated from config.json's sizes (rope_freqs has head_dim / 2 values)
-  checkShapes(planned, config);
+  checkShapes(planned, config, architecture.fusedProjections === true);
   for (const generated of architecture.generatedTensors?.(config) ?? []) {
     planned.push({ ggufName: generated.name, generated: generated.data, dims: generated.dims, type: GgmlType.F32 });
   }
@@ -180,13 +180,13 @@ function planTensors(architecture: ModelFamily, config: HfConfig, tensors: Map<s
 
 function tensorOrder(name: string): number {
   if (name.startsWith("token_embd")) return 0;
-  if (name.startsWith("rope_freqs")) return 1;
+  if (name.startsWith("rope_freqs") || name.startsWith("rope_factors_")) return 1;
   if (name.startsWith("blk.")) return 2;
   return 3;
 }
 
 /** Shapes the config implies, checked before anything is written. */
-function checkShapes(planned: readonly PlannedTensor[], config: HfConfig): void {
+function checkShapes(planned: readonly PlannedTensor[], config: HfConfig, fusedProjections: boolean): void {
   const byName = new Map(planned.map((tensor) => [tensor.ggufName, tensor]));
   const expect = (name: string, dims: number[]) => {
     const tensor = byName.get(name);
@@ -210,12 +210,17 @@ function checkShapes(planned: readonly PlannedTensor[], config: HfConfig): void 
     // ne order: [in, out]; the rotary permutation splits attn_q and attn_k rows into heads, so they must fit
     expect(block("ffn_down.weight"), [ffn, hidden]);
     expect(block("attn_norm.weight"), [hidden]);
-    expect(block("attn_q.weight"), [hidden, queryWidth]);
-    expect(block("attn_k.weight"), [hidden, keyValueWidth]);
-    expect(block("attn_v.weight"), [hidden, keyValueWidth]);
+    if (fusedProjections) {
+      expect(block("attn_qkv.weight"), [hidden, queryWidth + 2 * keyValueWidth]);
+      expect(block("ffn_up.weight"), [hidden, 2 * ffn]);
+    } else {
+      expect(block("attn_q.weight"), [hidden, queryWidth]);
+      expect(block("attn_k.weight"), [hidden, keyValueWidth]);
+      expect(block("attn_v.weight"), [hidden, keyValueWidth]);
+      expect(block("ffn_gate.weight"), [hidden, ffn]);
+      expect(block("ffn_up.weight"), [hidden, ffn]);
+    }
     expect(block("attn_output.weight"), [queryWidth, hidden]);
-    expect(block("ffn_gate.weight"), [hidden, ffn]);
-    expect(block("ffn_up.weight"), [hidden, ffn]);
     expect(block("ffn_norm.weight"), [hidden]);
     present(block("attn_q.bias"), [queryWidth]);
     present(block("attn_k.bias"), [keyValueWidth]);

@@ -13,8 +13,11 @@ export interface PeftTarget {
   layer?: number;
 }
 
-/** The block's projection matrices; the norms are vectors, which LoRA does not adapt. */
-const blockLinearWeights = commonBlockTensors.filter((name) => name.endsWith("_proj.weight"));
+/**
+ * The block's projection matrices, phi3's fused qkv_proj and gate_up_proj among them (each
+ * family's tensorName knows only its own); the norms are vectors, which LoRA does not adapt.
+ */
+const blockLinearWeights = [...commonBlockTensors, "self_attn.qkv_proj.weight", "mlp.gate_up_proj.weight"].filter((name) => name.endsWith("_proj.weight"));
 
 const BLOCK = /^blk\.(0|[1-9]\d*)\./;
 

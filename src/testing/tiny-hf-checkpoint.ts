@@ -6,9 +6,9 @@ import { float32ArrayToBfloat16 } from "../gguf/f16.js";
 import { SeededRandom } from "../seeded-random.js";
 import { pythonFloat, pythonJsonDumps, type PythonJsonValue } from "./python-json.js";
 
-export type TinyHfArchitecture = "llama" | "mistral" | "qwen2" | "qwen3";
+export type TinyHfArchitecture = "llama" | "mistral" | "qwen2" | "qwen3" | "phi3";
 
-export const tinyHfArchitectures: readonly TinyHfArchitecture[] = ["llama", "mistral", "qwen2", "qwen3"];
+export const tinyHfArchitectures: readonly TinyHfArchitecture[] = ["llama", "mistral", "qwen2", "qwen3", "phi3"];
 
 /** rope_scaling of type "llama3" (Llama 3.1 ships factor 8, low 1, high 4, original 8192). */
 export interface Llama3RopeScaling {
@@ -42,6 +42,14 @@ export interface TinyHfCheckpointOptions {
   tieWordEmbeddings?: boolean;
   /** Write rope_scaling of type "llama3"; `true` takes factor 8, low 1, high 4, original maxPositionEmbeddings / 16. */
   ropeScalingLlama3?: boolean | Llama3RopeScaling;
+  /** phi3: rope_scaling of type "longrope" (Phi-3.5-mini, Phi-3-mini-128k), each list headDim × partialRotaryFactor / 2 long. */
+  phi3Longrope?: { longFactor: number[]; shortFactor: number[] };
+  /** phi3: original_max_position_embeddings. Default maxPositionEmbeddings. */
+  originalMaxPositionEmbeddings?: number;
+  /** phi3: partial_rotary_factor (Phi-4-mini 0.75). Default 1. */
+  partialRotaryFactor?: number;
+  /** phi3: sliding_window (Phi-3-mini-4k 2047, Phi-4 null). Default null. */
+  slidingWindow?: number | null;
   maxPositionEmbeddings: number;
   ropeTheta: number;
   rmsNormEps: number;
@@ -71,6 +79,7 @@ const CONFIG_CLASS: Record<TinyHfArchitecture, string> = {
   mistral: "MistralForCausalLM",
   qwen2: "Qwen2ForCausalLM",
   qwen3: "Qwen3ForCausalLM",
+  phi3: "Phi3ForCausalLM",
 };
 
 /**
@@ -182,7 +191,9 @@ function weightStd(name: string, options: ResolvedOptions): number {
   return 1 / Math.sqrt(inFeatures);
 }
 
-interface ResolvedOptions extends Required<Omit<TinyHfCheckpointOptions, "headDim" | "ropeScalingLlama3" | "tokenizerFiles">> {
+type Phi3Options = "phi3Longrope" | "originalMaxPositionEmbeddings" | "partialRotaryFactor" | "slidingWindow";
+
+interface ResolvedOptions extends Required<Omit<TinyHfCheckpointOptions, "headDim" | "ropeScalingLlama3" | "tokenizerFiles" | Phi3Options>>, Pick<TinyHfCheckpointOptions, Phi3Options> {
   headDim: number;
   headDimGiven: boolean;
   ropeScaling: Llama3RopeScaling | undefined;
@@ -212,9 +223,15 @@ function resolveOptions(options: TinyHfCheckpointOptions): ResolvedOptions {
   if (!Number.isSafeInteger(headDim) || headDim <= 0 || headDim % 2 !== 0) {
     throw invalid(`the head size must be a positive even integer (headDim, or hiddenSize / nHead), got ${headDim}`);
   }
-  if (options.architecture === "qwen2" && headDim * options.nHead !== options.hiddenSize) {
-    throw invalid(`qwen2 has no head_dim: headDim (${headDim}) times nHead (${options.nHead}) must be hiddenSize (${options.hiddenSize})`);
+  if ((options.architecture === "qwen2" || options.architecture === "phi3") && headDim * options.nHead !== options.hiddenSize) {
+    throw invalid(`${options.architecture} has no head_dim: headDim (${headDim}) times nHead (${options.nHead}) must be hiddenSize (${options.hiddenSize})`);
   }
+  if (options.architecture !== "phi3") {
+    for (const name of ["phi3Longrope", "originalMaxPositionEmbeddings", "partialRotaryFactor", "slidingWindow"] as const) {
+      if (options[name] !== undefined) throw invalid(`${name} is a phi3 option, not one of ${options.architecture}`);
+    }
+  }
+  if (options.architecture === "phi3" && options.ropeScalingLlama3) throw invalid("phi3 takes phi3Longrope, not ropeScalingLlama3");
   const shards = options.shards ?? 1;
   if (!Number.isSafeInteger(shards) || shards < 1) throw invalid(`shards must be a positive integer, got ${String(shards)}`);
   const bosTokenId = options.bosTokenId ?? 1;
@@ -274,6 +291,18 @@ function tinyHfTensorDeclarations(options: ResolvedOptions): SafetensorsTensorDe
   const qkvBias = options.architecture === "qwen2";
   for (let layer = 0; layer < options.nLayer; layer++) {
     const block = `model.layers.${layer}`;
+    if (options.architecture === "phi3") {
+      // Phi3Attention registers o_proj before qkv_proj; Phi3MLP fuses gate and up as [gate; up] rows.
+      tensors.push(
+        tensor(`${block}.self_attn.o_proj.weight`, hiddenSize, qSize),
+        tensor(`${block}.self_attn.qkv_proj.weight`, qSize + 2 * kvSize, hiddenSize),
+        tensor(`${block}.mlp.gate_up_proj.weight`, 2 * intermediateSize, hiddenSize),
+        tensor(`${block}.mlp.down_proj.weight`, hiddenSize, intermediateSize),
+        tensor(`${block}.input_layernorm.weight`, hiddenSize),
+        tensor(`${block}.post_attention_layernorm.weight`, hiddenSize),
+      );
+      continue;
+    }
     for (const [projection, size] of [["q_proj", qSize], ["k_proj", kvSize], ["v_proj", kvSize]] as const) {
       tensors.push(tensor(`${block}.self_attn.${projection}.weight`, size, hiddenSize));
       if (qkvBias) tensors.push(tensor(`${block}.self_attn.${projection}.bias`, size));
@@ -347,6 +376,28 @@ function configJson(options: ResolvedOptions): PythonJsonValue {
     case "qwen2":
       // Qwen2's q/k/v biases are built into Qwen2Attention; its config has no attention_bias key.
       return { ...common, max_window_layers: options.nLayer, rope_scaling: ropeScaling, sliding_window: null, use_sliding_window: false };
+    case "phi3": {
+      // Phi3Config has no head_dim, no biases and its own dropout keys; eos and pad are <|endoftext|>.
+      const { model_type: _, ...rest } = common;
+      return {
+        ...rest,
+        embd_pdrop: pythonFloat(0),
+        model_type: "phi3",
+        original_max_position_embeddings: options.originalMaxPositionEmbeddings ?? options.maxPositionEmbeddings,
+        pad_token_id: options.eosTokenId,
+        partial_rotary_factor: pythonFloat(options.partialRotaryFactor ?? 1),
+        resid_pdrop: pythonFloat(0),
+        rope_scaling:
+          options.phi3Longrope === undefined
+            ? null
+            : {
+                long_factor: options.phi3Longrope.longFactor.map(pythonFloat),
+                short_factor: options.phi3Longrope.shortFactor.map(pythonFloat),
+                type: "longrope",
+              },
+        sliding_window: options.slidingWindow ?? null,
+      };
+    }
     case "qwen3":
       return {
         ...common,

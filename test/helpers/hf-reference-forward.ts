@@ -1,5 +1,5 @@
 // A float64 forward pass of Hugging Face transformers' LlamaForCausalLM, MistralForCausalLM,
-// Qwen2ForCausalLM and Qwen3ForCausalLM, written from the transformers modelling code (4.51), read
+// Qwen2ForCausalLM, Qwen3ForCausalLM and Phi3ForCausalLM, written from the transformers modelling code (4.51), read
 // straight from a checkpoint's config.json and safetensors. It is the independent reference that
 // converted GGUFs are checked against, so it shares nothing with the converter beyond the
 // safetensors reader: no name tables, no tensor transforms, no llama.cpp conventions.
@@ -7,13 +7,14 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { openCheckpointTensors, readTensorAsFloat32, type CheckpointTensor } from "../../src/convert/safetensors.js";
 
-export type HfReferenceArchitecture = "llama" | "mistral" | "qwen2" | "qwen3";
+export type HfReferenceArchitecture = "llama" | "mistral" | "qwen2" | "qwen3" | "phi3";
 
 const ARCHITECTURE_BY_CLASS: Record<string, HfReferenceArchitecture> = {
   LlamaForCausalLM: "llama",
   MistralForCausalLM: "mistral",
   Qwen2ForCausalLM: "qwen2",
   Qwen3ForCausalLM: "qwen3",
+  Phi3ForCausalLM: "phi3",
 };
 
 export interface HfReferenceConfig {
@@ -28,6 +29,14 @@ export interface HfReferenceConfig {
   rmsNormEps: number;
   ropeTheta: number;
   ropeScaling: { factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositionEmbeddings: number } | undefined;
+  /**
+   * Phi3's longrope (`_compute_longrope_parameters`): every inverse frequency divided by its factor,
+   * long_factor once the sequence is longer than originalMaxPositionEmbeddings, and cos/sin scaled
+   * by attentionFactor.
+   */
+  longrope: { longFactor: number[]; shortFactor: number[]; originalMaxPositionEmbeddings: number; attentionFactor: number } | undefined;
+  /** The leading dimensions of each head that RoPE rotates: head_dim × partial_rotary_factor (Phi3), else head_dim. */
+  rotaryDim: number;
   tieWordEmbeddings: boolean;
   /** Biases on q_proj, k_proj, v_proj (Qwen2 always; Llama and Qwen3 when attention_bias). */
   qkvBias: boolean;
@@ -83,7 +92,7 @@ function referenceConfig(raw: Record<string, unknown>): HfReferenceConfig {
   // LlamaRotaryEmbedding reads config.rope_scaling["rope_type"] (or the legacy "type").
   const scaling = raw.rope_scaling as Record<string, unknown> | null | undefined;
   const ropeType = scaling?.rope_type ?? scaling?.type ?? "default";
-  if (ropeType !== "default" && ropeType !== "llama3") throw new Error(`reference forward: rope_type ${String(ropeType)} is not implemented`);
+  if (ropeType !== "default" && ropeType !== "llama3" && !(architecture === "phi3" && ropeType === "longrope")) throw new Error(`reference forward: rope_type ${String(ropeType)} is not implemented`);
   const ropeScaling =
     ropeType === "llama3"
       ? {
@@ -94,9 +103,25 @@ function referenceConfig(raw: Record<string, unknown>): HfReferenceConfig {
         }
       : undefined;
 
-  // Mistral attends within config.sliding_window; Qwen2/3 only when use_sliding_window is set.
+  // Mistral and Phi3 attend within config.sliding_window; Qwen2/3 only when use_sliding_window is set.
   let maxSequenceWithoutWindow = Number.POSITIVE_INFINITY;
-  if (architecture === "mistral" && typeof raw.sliding_window === "number") maxSequenceWithoutWindow = raw.sliding_window;
+  if ((architecture === "mistral" || architecture === "phi3") && typeof raw.sliding_window === "number") maxSequenceWithoutWindow = raw.sliding_window;
+  const headDim = (raw.head_dim as number | null | undefined) || Math.floor(hiddenSize / nHead);
+  // Phi3Attention: rotary_ndims = int(head_dim * partial_rotary_factor)
+  const rotaryDim = architecture === "phi3" ? Math.floor(headDim * ((raw.partial_rotary_factor as number | undefined) ?? 1)) : headDim;
+  let longrope: HfReferenceConfig["longrope"];
+  if (ropeType === "longrope") {
+    // With config.original_max_position_embeddings, factor is max_position_embeddings / original.
+    const original = integer("original_max_position_embeddings");
+    const factor = integer("max_position_embeddings") / original;
+    if (scaling!.attention_factor != null) throw new Error("reference forward: longrope attention_factor is not implemented");
+    longrope = {
+      longFactor: scaling!.long_factor as number[],
+      shortFactor: scaling!.short_factor as number[],
+      originalMaxPositionEmbeddings: original,
+      attentionFactor: factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(original)),
+    };
+  }
   if ((architecture === "qwen2" || architecture === "qwen3") && raw.use_sliding_window === true) {
     throw new Error("reference forward: use_sliding_window is not implemented");
   }
@@ -110,11 +135,13 @@ function referenceConfig(raw: Record<string, unknown>): HfReferenceConfig {
     nHead,
     nKvHead: integer("num_key_value_heads", nHead),
     // `getattr(config, "head_dim", None) or hidden_size // num_attention_heads`
-    headDim: (raw.head_dim as number | null | undefined) || Math.floor(hiddenSize / nHead),
+    headDim,
     vocabSize: integer("vocab_size"),
     rmsNormEps: raw.rms_norm_eps as number,
     ropeTheta: (raw.rope_theta as number | undefined) ?? 10000,
     ropeScaling,
+    longrope,
+    rotaryDim,
     // The model classes default tie_word_embeddings to False.
     tieWordEmbeddings: raw.tie_word_embeddings === true,
     qkvBias: architecture === "qwen2" || (attentionBias && architecture !== "mistral"),
@@ -166,10 +193,28 @@ async function loadWeights(tensors: Map<string, CheckpointTensor>, config: HfRef
   };
   const optional = (present: boolean, name: string, shape: number[]) => (present ? load(name, shape) : Promise.resolve(undefined));
 
+  // Phi3Attention: qkv[..., :q], [q : q + kv], [q + kv :]; Phi3MLP: gate, up = gate_up.chunk(2, dim=-1).
+  const rows = (matrix: Float64Array, from: number, to: number) => matrix.slice(from * hidden, to * hidden);
   const layers: LayerWeights[] = [];
   for (let layer = 0; layer < config.nLayer; layer++) {
     const prefix = `model.layers.${layer}`;
     const attention = `${prefix}.self_attn`;
+    if (config.architecture === "phi3") {
+      const qkv = await load(`${attention}.qkv_proj.weight`, [qSize + 2 * kvSize, hidden]);
+      const gateUp = await load(`${prefix}.mlp.gate_up_proj.weight`, [2 * inter, hidden]);
+      layers.push({
+        inputNorm: await load(`${prefix}.input_layernorm.weight`, [hidden]),
+        q: rows(qkv, 0, qSize),
+        k: rows(qkv, qSize, qSize + kvSize),
+        v: rows(qkv, qSize + kvSize, qSize + 2 * kvSize),
+        o: await load(`${attention}.o_proj.weight`, [hidden, qSize]),
+        postAttentionNorm: await load(`${prefix}.post_attention_layernorm.weight`, [hidden]),
+        gate: rows(gateUp, 0, inter),
+        up: rows(gateUp, inter, 2 * inter),
+        down: await load(`${prefix}.mlp.down_proj.weight`, [hidden, inter]),
+      });
+      continue;
+    }
     const qkNorm = config.architecture === "qwen3";
     layers.push({
       inputNorm: await load(`${prefix}.input_layernorm.weight`, [hidden]),
@@ -230,6 +275,15 @@ export function hfRotaryInverseFrequencies(config: Pick<HfReferenceConfig, "head
   return frequencies;
 }
 
+/** `_compute_longrope_parameters`: 1 / (ext_factor[i] · theta^(2i/d)) over the rotary dimensions d. */
+function longropeInverseFrequencies(config: HfReferenceConfig, sequenceLength: number): Float64Array {
+  const { longFactor, shortFactor, originalMaxPositionEmbeddings } = config.longrope!;
+  // _longrope_frequency_update: long factors once seq_len exceeds the original context
+  const factors = sequenceLength > originalMaxPositionEmbeddings ? longFactor : shortFactor;
+  if (factors.length !== config.rotaryDim / 2) throw new Error(`reference forward: longrope factors must number ${config.rotaryDim / 2}`);
+  return Float64Array.from(factors, (factor, index) => 1 / (factor * config.ropeTheta ** ((2 * index) / config.rotaryDim)));
+}
+
 function forward(config: HfReferenceConfig, weights: ModelWeights, tokens: readonly number[]): Float64Array[] {
   const { hiddenSize: hidden, headDim, nHead, nKvHead } = config;
   if (tokens.length === 0) throw new Error("reference forward: no tokens");
@@ -237,7 +291,8 @@ function forward(config: HfReferenceConfig, weights: ModelWeights, tokens: reado
   for (const token of tokens) {
     if (!Number.isInteger(token) || token < 0 || token >= config.vocabSize) throw new Error(`reference forward: token ${token} is not in the vocabulary`);
   }
-  const inverseFrequencies = hfRotaryInverseFrequencies(config);
+  const inverseFrequencies = config.longrope ? longropeInverseFrequencies(config, tokens.length) : hfRotaryInverseFrequencies(config);
+  const rotaryScale = config.longrope?.attentionFactor ?? 1;
   const scale = 1 / Math.sqrt(headDim);
   // repeat_kv: query head h reads key/value head floor(h / (nHead / nKvHead)).
   const queriesPerKv = nHead / nKvHead;
@@ -256,7 +311,7 @@ function forward(config: HfReferenceConfig, weights: ModelWeights, tokens: reado
           const slice = vector.subarray(head * headDim, (head + 1) * headDim);
           // Qwen3 normalises each head of q and k before the rotation.
           if (norm !== undefined) slice.set(rmsNorm(slice, norm, config.rmsNormEps));
-          rotateHalf(slice, position, inverseFrequencies);
+          rotateHalf(slice.subarray(0, config.rotaryDim), position, inverseFrequencies, rotaryScale);
         }
       }
       queries.push(query);
@@ -303,12 +358,13 @@ function rmsNorm(values: Float64Array, weight: Float64Array, eps: number): Float
  * apply_rotary_pos_emb with HF's rotate_half: the head is split into halves, element i paired with
  * element i + d/2 (not llama.cpp's adjacent pairs), both rotated by position * inverseFrequencies[i].
  */
-function rotateHalf(head: Float64Array, position: number, inverseFrequencies: Float64Array): void {
+function rotateHalf(head: Float64Array, position: number, inverseFrequencies: Float64Array, scale = 1): void {
   const half = head.length / 2;
   for (let index = 0; index < half; index++) {
     const angle = position * inverseFrequencies[index];
-    const cos = Math.cos(angle);
-    const sin = Math.sin(angle);
+    // longrope multiplies cos and sin by its attention factor
+    const cos = Math.cos(angle) * scale;
+    const sin = Math.sin(angle) * scale;
     const first = head[index];
     const second = head[index + half];
     head[index] = first * cos - second * sin;
