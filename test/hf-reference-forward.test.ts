@@ -333,3 +333,38 @@ describe.each(architectures.flatMap((architecture) => dtypes.map((dtype) => [arc
     });
   }
 });
+
+describe("phi3", () => {
+  test("reads qkv_proj as [q; k; v] rows and gate_up_proj as [gate; up]: the same model as a llama with them split", async () => {
+    const options = tinyOptions("phi3", "float32");
+    const phi3Dir = tempDir("phi3-fused");
+    await writeTinyHfCheckpoint(phi3Dir, options);
+    const qSize = options.hiddenSize;
+    const kvSize = options.nKvHead * (options.hiddenSize / options.nHead);
+    const llamaDir = tempDir("phi3-as-llama");
+    const splitTensors: SafetensorsTensorWithData[] = [];
+    for (const [name, entry] of await openCheckpointTensors(phi3Dir)) {
+      const bytes = await readTensorBytes(entry);
+      const rowBytes = options.hiddenSize * 4;
+      const rows = (from: number, to: number) => bytes.slice(from * rowBytes, to * rowBytes);
+      const split = (parts: [string, number, number][]) =>
+        parts.forEach(([part, from, to]) => splitTensors.push({ name: name.replace(/[a-z_]+_proj/, part), dtype: "F32", shape: [to - from, options.hiddenSize], data: rows(from, to) }));
+      if (name.endsWith(".qkv_proj.weight")) split([["q_proj", 0, qSize], ["k_proj", qSize, qSize + kvSize], ["v_proj", qSize + kvSize, qSize + 2 * kvSize]]);
+      else if (name.endsWith(".gate_up_proj.weight")) split([["gate_proj", 0, options.intermediateSize], ["up_proj", options.intermediateSize, 2 * options.intermediateSize]]);
+      else splitTensors.push({ name, dtype: entry.info.dtype, shape: entry.info.shape, data: bytes });
+    }
+    await mkdir(llamaDir, { recursive: true });
+    const config = JSON.parse(await readFile(path.join(phi3Dir, "config.json"), "utf8")) as Record<string, unknown>;
+    await writeFile(path.join(llamaDir, "config.json"), JSON.stringify({ ...config, architectures: ["LlamaForCausalLM"], model_type: "llama" }));
+    await writeSafetensorsFile(path.join(llamaDir, "model.safetensors"), { tensors: splitTensors });
+    const [phi3, llama] = await Promise.all([phi3Dir, llamaDir].map(loadHfReferenceModel));
+    expect(phi3.config.architecture).toBe("phi3");
+    expect(maxAbsDifference(phi3.nextTokenProbabilities(prompt), llama.nextTokenProbabilities(prompt))).toBeLessThan(1e-15);
+    // and the split matters: the same fused tensors read with gate and up swapped differ
+    const swapped = tempDir("phi3-swapped");
+    await rewriteCheckpoint(phi3Dir, swapped, (name, bytes, shape, itemBytes) =>
+      name.endsWith(".gate_up_proj.weight") ? permuteRowBlocks(bytes, shape[1] * itemBytes, shape[0] / 2, [1, 0]) : bytes,
+    );
+    expect(maxAbsDifference(phi3.nextTokenProbabilities(prompt), (await loadHfReferenceModel(swapped)).nextTokenProbabilities(prompt))).toBeGreaterThan(1e-6);
+  });
+});
