@@ -56,9 +56,9 @@ export const LORA_GGUF_ERROR_CODES = [
    * table); name it with the `preTokenizer` option (`--pre-tokenizer`) if you know which it matches.
    */
   "E_UNKNOWN_PRE_TOKENIZER",
-  /** A checkpoint's tokenizer is of a kind the converter does not handle (SentencePiece tokenizer.model, Unigram, WordPiece, BPE without byte-level encoding). */
+  /** A checkpoint's tokenizer is of a kind the converter does not handle (Unigram, WordPiece, BPE without byte fallback or byte-level encoding, in tokenizer.json or tokenizer.model). */
   "E_UNSUPPORTED_TOKENIZER",
-  /** tokenizer.json or a file beside it is malformed, or contradicts config.json (token ids past vocab_size, ...). */
+  /** tokenizer.json, tokenizer.model or a file beside them is malformed, or contradicts config.json (token ids past vocab_size, ...). */
   "E_BAD_TOKENIZER",
   /** An Ollama Modelfile does not parse (an unknown command, an unterminated quote, no FROM line), or a value cannot be written in one. */
   "E_BAD_MODELFILE",

@@ -368,7 +368,7 @@ describeFailures("convert", () => {
     { what: "a plain file", args: convert(aFile, "file"), code: "E_INPUT_NOT_FOUND" },
     { what: "an architecture it does not convert", args: convert(hfVariants.otherArchitecture, "arch"), code: "E_UNSUPPORTED_ARCH", message: /GPTNeoXForCausalLM.*LlamaForCausalLM/ },
     { what: "config.json without architectures", args: convert(hfVariants.noArchitectures, "no-arch"), code: "E_UNSUPPORTED_ARCH" },
-    { what: "a SentencePiece tokenizer", args: convert(hfVariants.sentencePiece, "spm"), code: "E_UNSUPPORTED_TOKENIZER" },
+    { what: "a tokenizer.model that is not a SentencePiece ModelProto", args: convert(hfVariants.sentencePiece, "spm"), code: "E_BAD_TOKENIZER", message: /tokenizer\.model: ModelProto has a field key 0/ },
     { what: "a Unigram tokenizer", args: convert(hfVariants.unigram, "unigram"), code: "E_UNSUPPORTED_TOKENIZER" },
     { what: "tokenizer.json that is not JSON", args: convert(hfVariants.badTokenizer, "bad-tokenizer"), code: "E_BAD_TOKENIZER" },
     { what: "no tokenizer.json", args: convert(hfVariants.noTokenizer, "no-tokenizer"), code: "E_INPUT_NOT_FOUND", message: /has no tokenizer\.json/ },

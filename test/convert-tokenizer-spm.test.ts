@@ -425,11 +425,11 @@ describe("SentencePiece-style variants llama.cpp cannot reproduce", () => {
     );
   });
 
-  it("a tokenizer.model without tokenizer.json: E_UNSUPPORTED_TOKENIZER, saying to save tokenizer.json", async () => {
+  it("a tokenizer.model beside tokenizer.json is read, as llama.cpp's converter reads it (convert-tokenizer-spm-model.test.ts): a junk one is E_BAD_TOKENIZER", async () => {
     await expectError(
-      convertHfTokenizer(await checkpointDir({ "tokenizer.model": "\x00sentencepiece" })),
-      "E_UNSUPPORTED_TOKENIZER",
-      /has a SentencePiece tokenizer\.model and no tokenizer\.json; convert reads tokenizer\.json, which Llama 2, Mistral and Gemma checkpoints ship beside tokenizer\.model: save the tokenizer with transformers' save_pretrained \(which writes tokenizer\.json\) and convert again$/,
+      convertHfTokenizer(await checkpointDir({ ...(await llama2HfTokenizerFiles()), "tokenizer.model": "\x00sentencepiece" })),
+      "E_BAD_TOKENIZER",
+      /tokenizer\.model: ModelProto has a field key 0, whose field number is not valid \(at byte 0 of 14\); is it a SentencePiece tokenizer\.model\?$/,
     );
   });
 });

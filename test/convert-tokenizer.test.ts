@@ -338,13 +338,14 @@ describe("pre-tokenizers llama.cpp does not know", () => {
 });
 
 describe("tokenizers the converter does not handle", () => {
-  it("names a tokenizer.model alone, Unigram and BPE llama.cpp cannot reproduce as unsupported, and malformed files as bad", async () => {
+  it("names Unigram and BPE llama.cpp cannot reproduce as unsupported, and malformed files as bad", async () => {
     await expectError(convertHfTokenizer(path.join(temp.dir, "no-such-dir")), "E_INPUT_NOT_FOUND", /is not a directory/);
     await expectError(convertHfTokenizer(await checkpointDir({ "config.json": {} })), "E_INPUT_NOT_FOUND", /has no tokenizer\.json$/);
+    // a tokenizer.model alone is read (convert-tokenizer-spm-model.test.ts); this one is no ModelProto
     await expectError(
       convertHfTokenizer(await checkpointDir({ "tokenizer.model": "\x00sentencepiece" })),
-      "E_UNSUPPORTED_TOKENIZER",
-      /has a SentencePiece tokenizer\.model and no tokenizer\.json; convert reads tokenizer\.json/,
+      "E_BAD_TOKENIZER",
+      /tokenizer\.model: ModelProto has a field key 0, whose field number is not valid \(at byte 0 of 14\)/,
     );
     await expectError(
       convertHfTokenizer(await checkpointDir({ "tokenizer.json": { model: { type: "Unigram", vocab: [["<unk>", 0]] } } })),

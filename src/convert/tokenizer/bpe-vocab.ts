@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { LoraGgufError } from "../../errors.js";
-import type { HfTokenizerDir } from "./hf-tokenizer-files.js";
+import type { HfTokenizerJsonDir } from "./hf-tokenizer-files.js";
 import type { ReferenceTokenizer } from "./reference-tokenizer.js";
 import { LlamaTokenType } from "./token-types.js";
 import { SENTENCEPIECE_SPACE } from "./tokenizer-json-kind.js";
@@ -19,7 +19,7 @@ export interface BpeTokenList {
 /**
  * The vocabulary's largest id plus one: the least vocab_size that holds every token.
  */
-export function tokenizerIdCount(files: HfTokenizerDir): number {
+export function tokenizerIdCount(files: HfTokenizerJsonDir): number {
   let maxId = -1;
   for (const id of files.tokenizer.vocab.values()) maxId = Math.max(maxId, id);
   for (const token of files.tokenizer.addedTokens) maxId = Math.max(maxId, token.id);
@@ -33,7 +33,7 @@ export function tokenizerIdCount(files: HfTokenizerDir): number {
  * USER_DEFINED; all others NORMAL. Added tokens the normalizer does not apply to are stored as
  * the tokenizer decodes them, since llama.cpp matches them in text before normalizing.
  */
-export function bpeTokenList(files: HfTokenizerDir, reference: ReferenceTokenizer, vocabSize: number): BpeTokenList {
+export function bpeTokenList(files: HfTokenizerJsonDir, reference: ReferenceTokenizer, vocabSize: number): BpeTokenList {
   const tokenById = new Map<number, string>();
   for (const [token, id] of files.tokenizer.vocab) tokenById.set(id, token);
   const addedById = new Map(files.tokenizer.addedTokens.map((token) => [token.id, token]));
@@ -86,7 +86,7 @@ export function looksLikeControlToken(token: string): boolean {
  * else none. Pairs (transformers 4.45 and later) may hold spaces inside a part, which llama.cpp's
  * "a b" form cannot; those spaces are written as the byte-level alphabet's U+0120, as gguf-py does.
  */
-export async function bpeMerges(files: HfTokenizerDir): Promise<string[]> {
+export async function bpeMerges(files: HfTokenizerJsonDir): Promise<string[]> {
   const merges = files.tokenizer.merges;
   if (merges !== undefined && merges.length > 0) {
     if (typeof merges[0] === "string") return merges as string[];

@@ -4,6 +4,7 @@ import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { LoraGgufError } from "../../errors.js";
 import { describeJson } from "../json-description.js";
+import { readSentencePieceModel, type SentencePieceModel } from "./sentencepiece-model.js";
 import { tokenizerJsonKind, type TokenizerJsonKind } from "./tokenizer-json-kind.js";
 
 export type JsonObject = Record<string, unknown>;
@@ -35,7 +36,13 @@ export interface HfTokenizerJson {
 
 export interface HfTokenizerDir {
   dir: string;
-  tokenizer: HfTokenizerJson;
+  /** tokenizer.json; undefined when the directory has only a tokenizer.model. */
+  tokenizer: HfTokenizerJson | undefined;
+  /**
+   * tokenizer.model, read where llama.cpp's converter takes the vocabulary from it: beside a
+   * SentencePiece-style tokenizer.json, or alone. Beside a byte-level one it is not read.
+   */
+  sentencePieceModel: SentencePieceModel | undefined;
   /** tokenizer_config.json, when present. */
   tokenizerConfig: JsonObject | undefined;
   /** config.json, when present. */
@@ -44,17 +51,37 @@ export interface HfTokenizerDir {
   generationConfig: JsonObject | undefined;
 }
 
+/** A checkpoint directory with a tokenizer.json. */
+export interface HfTokenizerJsonDir extends HfTokenizerDir {
+  tokenizer: HfTokenizerJson;
+}
+
+export function hasTokenizerJson(files: HfTokenizerDir): files is HfTokenizerJsonDir {
+  return files.tokenizer !== undefined;
+}
+
+/**
+ * Reads tokenizer.json and / or tokenizer.model and the configuration files beside them.
+ *
+ * @throws LoraGgufError E_INPUT_NOT_FOUND with neither tokenizer file, E_BAD_TOKENIZER for a malformed
+ *   one, E_UNSUPPORTED_TOKENIZER for a tokenizer.json llama.cpp's vocabularies cannot reproduce.
+ */
 export async function readHfTokenizerDir(dir: string): Promise<HfTokenizerDir> {
   const dirStat = await stat(dir).catch(() => undefined);
   if (!dirStat?.isDirectory()) {
-    throw new LoraGgufError("E_INPUT_NOT_FOUND", `${dir} is not a directory; expected a Hugging Face checkpoint folder with tokenizer.json`);
+    throw new LoraGgufError("E_INPUT_NOT_FOUND", `${dir} is not a directory; expected a Hugging Face checkpoint folder with tokenizer.json or tokenizer.model`);
   }
   const tokenizerPath = path.join(dir, "tokenizer.json");
   const raw = await readJsonObject(tokenizerPath, "E_BAD_TOKENIZER");
-  if (raw === undefined) throw await missingTokenizerJson(dir);
+  const tokenizer = raw === undefined ? undefined : parseTokenizerJson(raw, tokenizerPath);
+  const modelPath = path.join(dir, "tokenizer.model");
+  const readsModel = (tokenizer === undefined || tokenizer.kind.kind === "sentencepiece-bpe") && (await isFile(modelPath));
+  const sentencePieceModel = readsModel ? await readSentencePieceModel(modelPath) : undefined;
+  if (tokenizer === undefined && sentencePieceModel === undefined) throw await missingTokenizerJson(dir);
   return {
     dir,
-    tokenizer: parseTokenizerJson(raw, tokenizerPath),
+    tokenizer,
+    sentencePieceModel,
     tokenizerConfig: await readJsonObject(path.join(dir, "tokenizer_config.json"), "E_BAD_TOKENIZER"),
     modelConfig: await readJsonObject(path.join(dir, "config.json"), "E_BAD_CHECKPOINT_DIR"),
     generationConfig: await readJsonObject(path.join(dir, "generation_config.json"), undefined),
@@ -106,16 +133,12 @@ export function containsComponent(node: unknown, type: string, depth = 0): boole
   return Array.isArray(children) && children.some((child) => containsComponent(child, type, depth + 1));
 }
 
+async function isFile(file: string): Promise<boolean> {
+  return (await stat(file).catch(() => undefined))?.isFile() === true;
+}
+
 async function missingTokenizerJson(dir: string): Promise<LoraGgufError> {
-  const has = async (name: string) => (await stat(path.join(dir, name)).catch(() => undefined))?.isFile() === true;
-  if (await has("tokenizer.model")) {
-    return new LoraGgufError(
-      "E_UNSUPPORTED_TOKENIZER",
-      `${dir} has a SentencePiece tokenizer.model and no tokenizer.json; convert reads tokenizer.json, which Llama 2, Mistral and Gemma checkpoints ship beside tokenizer.model: ` +
-        `save the tokenizer with transformers' save_pretrained (which writes tokenizer.json) and convert again`,
-    );
-  }
-  if (await has("vocab.json")) {
+  if (await isFile(path.join(dir, "vocab.json"))) {
     return new LoraGgufError(
       "E_UNSUPPORTED_TOKENIZER",
       `${dir} has a slow-tokenizer vocab.json and no tokenizer.json; save the tokenizer with transformers' save_pretrained (which writes tokenizer.json) and convert again`,

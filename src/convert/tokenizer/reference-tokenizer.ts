@@ -2,7 +2,7 @@
 // tokenizers), standing in for the transformers AutoTokenizer that llama.cpp's converter calls.
 import { Tokenizer } from "@huggingface/tokenizers";
 import { LoraGgufError } from "../../errors.js";
-import type { HfTokenizerDir, JsonObject } from "./hf-tokenizer-files.js";
+import type { HfTokenizerJsonDir, JsonObject } from "./hf-tokenizer-files.js";
 
 /**
  * transformers classes that rebuild the post-processor from tokenizer_config's add_bos_token
@@ -34,7 +34,7 @@ export interface ReferenceTokenizer {
  * @param merges the merges to run with when tokenizer.json has none (from merges.txt); the file's
  *   own merges are used otherwise.
  */
-export function loadReferenceTokenizer(files: HfTokenizerDir, merges: readonly string[]): ReferenceTokenizer {
+export function loadReferenceTokenizer(files: HfTokenizerJsonDir, merges: readonly string[]): ReferenceTokenizer {
   const raw = files.tokenizer.raw;
   const model = raw.model as JsonObject;
   const tokenizerJson = files.tokenizer.merges?.length ? raw : { ...raw, model: { ...model, merges: [...merges] } };

@@ -1,10 +1,11 @@
-// tokenizer.ggml.tokens, scores and token_type of a SentencePiece-style BPE tokenizer.json, by the
-// rules of llama.cpp's converter for a SentencePiece vocabulary (_create_vocab_sentencepiece in
-// convert_hf_to_gguf.py's conversion/base.py), with tokenizer.json standing in for tokenizer.model.
+// tokenizer.ggml.tokens, scores and token_type of a SentencePiece vocabulary, by the rules of
+// llama.cpp's converter (_create_vocab_sentencepiece in convert_hf_to_gguf.py's conversion/base.py):
+// from tokenizer.model, or from a SentencePiece-style BPE tokenizer.json standing in for one.
 import path from "node:path";
 import { LoraGgufError } from "../../errors.js";
 import { looksLikeControlToken } from "./bpe-vocab.js";
-import { isJsonObject, readJsonObject, type HfTokenizerDir } from "./hf-tokenizer-files.js";
+import { isJsonObject, readJsonObject, type HfTokenizerDir, type HfTokenizerJsonDir } from "./hf-tokenizer-files.js";
+import { SentencePieceType, type SentencePieceModel } from "./sentencepiece-model.js";
 import { sentencePieceScores } from "./sentencepiece-scores.js";
 import { LlamaTokenType } from "./token-types.js";
 import { SENTENCEPIECE_SPACE } from "./tokenizer-json-kind.js";
@@ -33,7 +34,7 @@ const BYTE_TOKEN = /^<0x[0-9A-Fa-f]{2}>$/;
  *
  * @throws LoraGgufError E_BAD_TOKENIZER when byte_fallback has no <0x00>..<0xFF> tokens to fall back to.
  */
-export async function sentencePieceTokenList(files: HfTokenizerDir, vocabSize: number): Promise<SentencePieceTokenList> {
+export async function sentencePieceTokenList(files: HfTokenizerJsonDir, vocabSize: number): Promise<SentencePieceTokenList> {
   const { tokenizer } = files;
   requireByteTokens(files);
   const tokens: string[] = Array.from({ length: vocabSize }, (_, id) => `[PAD${id}]`);
@@ -67,7 +68,40 @@ export async function sentencePieceTokenList(files: HfTokenizerDir, vocabSize: n
 
   normalIds.sort((a, b) => a - b);
   for (const [id, score] of sentencePieceScores(normalIds, mergeResults(files))) scores[id] = score;
+  await applyAddedTokenFiles(files, { tokens, scores, tokenTypes });
+  return { tokens, scores, tokenTypes };
+}
 
+/**
+ * Tokens by id for ids 0 to vocabSize - 1 from tokenizer.model, as llama.cpp's converter writes
+ * them (_create_vocab_sentencepiece): each piece with its score, UNKNOWN, CONTROL, UNUSED and BYTE
+ * pieces typed so and the rest NORMAL (SentencePieceProcessor has no IsUserDefined test there, so
+ * a USER_DEFINED piece is NORMAL too); pieces past vocabSize dropped; then added_tokens.json and
+ * added_tokens_decoder as for a tokenizer.json. tokenizer.json's added tokens are not read, as
+ * llama.cpp's converter reads none there. An id no token has is "[PAD<id>]", UNUSED, -10000.
+ */
+export async function sentencePieceModelTokenList(files: HfTokenizerDir, model: SentencePieceModel, vocabSize: number): Promise<SentencePieceTokenList> {
+  const tokens: string[] = Array.from({ length: vocabSize }, (_, id) => `[PAD${id}]`);
+  const scores = new Float32Array(vocabSize).fill(PAD_SCORE);
+  const tokenTypes = new Int32Array(vocabSize).fill(LlamaTokenType.UNUSED);
+  const pieceCount = Math.min(vocabSize, model.pieces.length);
+  for (let id = 0; id < pieceCount; id++) {
+    const { piece, score, type } = model.pieces[id];
+    tokens[id] = piece;
+    scores[id] = score;
+    tokenTypes[id] = type === SentencePieceType.USER_DEFINED ? LlamaTokenType.NORMAL : type;
+  }
+  await applyAddedTokenFiles(files, { tokens, scores, tokenTypes });
+  return { tokens, scores, tokenTypes };
+}
+
+/**
+ * added_tokens.json's tokens become USER_DEFINED and tokenizer_config.json's added_tokens_decoder
+ * entries CONTROL or USER_DEFINED, all scored -1000; ids past the list are dropped, as llama.cpp's
+ * converter does.
+ */
+async function applyAddedTokenFiles(files: HfTokenizerDir, { tokens, scores, tokenTypes }: SentencePieceTokenList): Promise<void> {
+  const vocabSize = tokens.length;
   for (const [content, id] of await addedTokensJson(files)) {
     if (id >= vocabSize) continue;
     tokens[id] = content;
@@ -79,11 +113,10 @@ export async function sentencePieceTokenList(files: HfTokenizerDir, vocabSize: n
     setAddedToken(tokens, tokenTypes, id, content, special);
     scores[id] = ADDED_SCORE;
   }
-  return { tokens, scores, tokenTypes };
 }
 
 /** model.vocab's largest id plus one: the least vocab_size llama.cpp's converter keeps every piece with (added tokens past it are dropped). */
-export function sentencePieceModelIdCount(files: HfTokenizerDir): number {
+export function sentencePieceModelIdCount(files: HfTokenizerJsonDir): number {
   let maxId = -1;
   for (const id of files.tokenizer.vocab.values()) maxId = Math.max(maxId, id);
   return maxId + 1;
@@ -100,7 +133,7 @@ function setAddedToken(tokens: string[], tokenTypes: Int32Array, id: number, con
   }
 }
 
-function requireByteTokens(files: HfTokenizerDir): void {
+function requireByteTokens(files: HfTokenizerJsonDir): void {
   const missing: string[] = [];
   for (let byte = 0; byte < 256; byte++) {
     const token = `<0x${byte.toString(16).toUpperCase().padStart(2, "0")}>`;
@@ -116,7 +149,7 @@ function requireByteTokens(files: HfTokenizerDir): void {
 }
 
 /** The token ids model.merges produces, in model.merges order. */
-function* mergeResults(files: HfTokenizerDir): Generator<number> {
+function* mergeResults(files: HfTokenizerJsonDir): Generator<number> {
   const { vocab, merges } = files.tokenizer;
   for (const merge of merges ?? []) {
     let joined: string;

@@ -132,7 +132,8 @@ class SpecialVocabReader {
     const { tokenizer } = files;
     // an empty tokenizer_config.json counts as none, as in gguf-py
     const tokenizerConfig = files.tokenizerConfig && Object.keys(files.tokenizerConfig).length > 0 ? files.tokenizerConfig : undefined;
-    if (tokenizer.normalizer) this.readNormalizer(tokenizer.normalizer);
+    // without tokenizer.json (a tokenizer.model alone) gguf-py reads no normalizer, post-processor or added tokens
+    if (tokenizer?.normalizer) this.readNormalizer(tokenizer.normalizer);
 
     // Token texts by type, from tokenizer_config.json; the post-processor may fill or replace some.
     const names = new Map<SpecialTokenType, string>();
@@ -144,7 +145,7 @@ class SpecialVocabReader {
       if (!names.has("bos") && names.has("cls")) names.set("bos", names.get("cls")!);
       if (!names.has("eos") && names.has("sep")) names.set("eos", names.get("sep")!);
     }
-    if (tokenizer.postProcessor) this.readPostProcessor(tokenizer.postProcessor, names, tokenizerConfig !== undefined);
+    if (tokenizer?.postProcessor) this.readPostProcessor(tokenizer.postProcessor, names, tokenizerConfig !== undefined);
     if (!tokenizerConfig) return;
 
     this.chatTemplate = await readChatTemplate(files.dir, tokenizerConfig);
@@ -154,7 +155,7 @@ class SpecialVocabReader {
       const content = names.get(type);
       if (content === undefined) continue;
       // by content among the added tokens only, as gguf-py looks them up
-      this.setId(type, tokenizer.addedTokens.find((token) => token.content === content)?.id);
+      this.setId(type, tokenizer?.addedTokens.find((token) => token.content === content)?.id);
     }
   }
 
