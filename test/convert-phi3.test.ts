@@ -9,29 +9,18 @@ import { afterAll, describe, expect, it } from "vitest";
 import { convert } from "../src/convert/convert.js";
 import { exportPeft } from "../src/export/export-peft.js";
 import { GgufValueType, readGgufHeader, train } from "../src/index.js";
-import { writeTinyHfCheckpoint, type TinyHfCheckpointOptions } from "../src/testing/tiny-hf-checkpoint.js";
-import { tinyHfTokenizer, tinyHfTokenizerFiles } from "../src/testing/tiny-hf-tokenizer.js";
+import type { TinyHfCheckpointOptions } from "../src/testing/tiny-hf-checkpoint.js";
+import { tinyHfTokenizer } from "../src/testing/tiny-hf-tokenizer.js";
 import { writeTinyPeftAdapter } from "../src/testing/tiny-peft-adapter.js";
 import { expectError } from "./helpers/expect-error.js";
-import { hfReferenceNextTokenProbabilities } from "./helpers/hf-reference-forward.js";
+import { hfReferenceNextTokenProbabilities, maxAbsDifference, REFERENCE_SEQUENCES, writeReferenceCheckpoint } from "./helpers/hf-reference-forward.js";
 import { tokenSequenceProbabilities as llamaCppProbabilities } from "./helpers/llama-eval.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
 
 const temp = makeTempDir("convert-phi3");
 afterAll(() => temp.cleanup());
 
-const sequences = [
-  [1, 2, 3, 4, 5],
-  [100, 7, 300, 42],
-  [250, 251, 252, 253, 254, 255, 256, 257],
-];
-
-function maxAbsDifference(a: Float64Array, b: Float64Array): number {
-  expect(a.length).toBe(b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
-}
+const sequences = REFERENCE_SEQUENCES;
 
 // Six factors: head size 16, partial_rotary_factor 0.75 rotates 12 dimensions.
 const longrope = { longFactor: [1, 1.5, 2.5, 4, 6, 9], shortFactor: [1, 1.1, 1.3, 1.8, 2.2, 3] };
@@ -51,24 +40,7 @@ async function tinyPhi3(name: string, options: Partial<TinyHfCheckpointOptions>)
   // llama.cpp sets Phi-3's special-token attributes on "</s>" when general.name (the directory's
   // name here) contains "phi-3" or "phi3"; the tiny vocabulary has no "</s>", so keep the names neutral
   const dir = path.join(temp.dir, `tiny-${name.replace(/[^a-z0-9]+/gi, "-").replace(/phi-?3/gi, "p3")}`);
-  await writeTinyHfCheckpoint(dir, {
-    architecture: "phi3",
-    dtype: "float32",
-    seed: 5,
-    nLayer: 2,
-    hiddenSize: 64,
-    nHead: 4,
-    nKvHead: 2,
-    intermediateSize: 128,
-    maxPositionEmbeddings: 2048,
-    ropeTheta: 10000,
-    rmsNormEps: 1e-5,
-    ...options,
-    vocabSize: tokenizer.vocabSize,
-    tokenizerFiles: tinyHfTokenizerFiles(tokenizer),
-    bosTokenId: tokenizer.modelConfigTokenIds.bos_token_id,
-    eosTokenId: tokenizer.modelConfigTokenIds.eos_token_id,
-  });
+  await writeReferenceCheckpoint(dir, tokenizer, { architecture: "phi3", dtype: "float32", seed: 5, ...options });
   return dir;
 }
 

@@ -7,27 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { convert } from "../src/convert/convert.js";
 import { inspect, readGgufHeader } from "../src/index.js";
-import { writeTinyHfCheckpoint, type TinyHfCheckpointOptions } from "../src/testing/tiny-hf-checkpoint.js";
-import { tinyHfTokenizer, tinyHfTokenizerFiles } from "../src/testing/tiny-hf-tokenizer.js";
-import { hfReferenceNextTokenProbabilities } from "./helpers/hf-reference-forward.js";
+import type { TinyHfCheckpointOptions } from "../src/testing/tiny-hf-checkpoint.js";
+import { tinyHfTokenizer } from "../src/testing/tiny-hf-tokenizer.js";
+import { hfReferenceNextTokenProbabilities, maxAbsDifference, REFERENCE_SEQUENCES, writeReferenceCheckpoint } from "./helpers/hf-reference-forward.js";
 import { tokenSequenceProbabilities as llamaCppProbabilities } from "./helpers/llama-eval.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
 
 const temp = makeTempDir("convert");
 afterAll(() => temp.cleanup());
 
-const sequences = [
-  [1, 2, 3, 4, 5],
-  [100, 7, 300, 42],
-  [250, 251, 252, 253, 254, 255, 256, 257],
-];
-
-function maxAbsDifference(a: Float64Array, b: Float64Array): number {
-  expect(a.length).toBe(b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
-}
+const sequences = REFERENCE_SEQUENCES;
 
 const cases: { name: string; options: Partial<TinyHfCheckpointOptions> & Pick<TinyHfCheckpointOptions, "architecture" | "dtype"> }[] = [
   { name: "llama f32", options: { architecture: "llama", dtype: "float32" } },
@@ -46,22 +35,7 @@ describe("convert: Hugging Face checkpoints to GGUF", () => {
       const family = options.architecture.startsWith("qwen") ? "qwen2" : "llama3";
       const tokenizer = await tinyHfTokenizer({ family, keepTokens: 1000 });
       const dir = path.join(temp.dir, name.replace(/[^a-z0-9]+/gi, "-"));
-      await writeTinyHfCheckpoint(dir, {
-        seed: 3,
-        nLayer: 2,
-        hiddenSize: 64,
-        nHead: 4,
-        nKvHead: 2,
-        intermediateSize: 128,
-        maxPositionEmbeddings: 2048,
-        ropeTheta: 10000,
-        rmsNormEps: 1e-5,
-        ...options,
-        vocabSize: tokenizer.vocabSize,
-        tokenizerFiles: tinyHfTokenizerFiles(tokenizer),
-        bosTokenId: tokenizer.modelConfigTokenIds.bos_token_id,
-        eosTokenId: tokenizer.modelConfigTokenIds.eos_token_id,
-      });
+      await writeReferenceCheckpoint(dir, tokenizer, { seed: 3, ...options });
       // f32 output for the tight comparison (bf16 weights convert exactly to f32)
       const output = path.join(temp.dir, `${path.basename(dir)}-f32.gguf`);
       const result = await convert(dir, output, { outType: "f32" });

@@ -6,6 +6,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { openCheckpointTensors, readTensorAsFloat32, type CheckpointTensor } from "../../src/convert/safetensors.js";
+import { writeTinyHfCheckpoint, type TinyHfCheckpointOptions } from "../../src/testing/tiny-hf-checkpoint.js";
+import { tinyHfTokenizerFiles, type TinyHfTokenizer } from "../../src/testing/tiny-hf-tokenizer.js";
 
 export type HfReferenceArchitecture = "llama" | "mistral" | "qwen2" | "qwen3" | "phi3";
 
@@ -406,4 +408,38 @@ function softmax(logits: Float64Array): Float64Array {
   let sum = 0;
   for (const value of exps) sum += value;
   return exps.map((value) => value / sum);
+}
+
+/** Token sequences the conversion tests compare next-token probabilities on. */
+export const REFERENCE_SEQUENCES = [
+  [1, 2, 3, 4, 5],
+  [100, 7, 300, 42],
+  [250, 251, 252, 253, 254, 255, 256, 257],
+];
+
+/** The largest elementwise |a - b| of two probability rows of equal length. */
+export function maxAbsDifference(a: Float64Array, b: Float64Array): number {
+  if (a.length !== b.length) throw new Error(`rows of ${a.length} and ${b.length} values`);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}
+
+/** The tiny checkpoint (2 layers, width 64, 4 heads / 2 KV heads) the conversion tests run the reference on, with `tokenizer`. */
+export async function writeReferenceCheckpoint(dir: string, tokenizer: TinyHfTokenizer, options: Partial<TinyHfCheckpointOptions> & Pick<TinyHfCheckpointOptions, "seed">): Promise<void> {
+  await writeTinyHfCheckpoint(dir, {
+    nLayer: 2,
+    hiddenSize: 64,
+    nHead: 4,
+    nKvHead: 2,
+    intermediateSize: 128,
+    maxPositionEmbeddings: 2048,
+    ropeTheta: 10000,
+    rmsNormEps: 1e-5,
+    ...options,
+    vocabSize: tokenizer.vocabSize,
+    tokenizerFiles: tinyHfTokenizerFiles(tokenizer),
+    bosTokenId: tokenizer.modelConfigTokenIds.bos_token_id,
+    eosTokenId: tokenizer.modelConfigTokenIds.eos_token_id,
+  });
 }

@@ -5,19 +5,16 @@
 // occurrences add up and a singular field's last occurrence stands, as protobuf parsers do.
 import { readFile } from "node:fs/promises";
 import { LoraGgufError } from "../../errors.js";
+import { LlamaTokenType } from "./token-types.js";
 import type { SpacePrefix } from "./tokenizer-json-kind.js";
 
-/** sentencepiece_model.proto's SentencePiece.Type; llama.cpp's token types use the same numbers. */
-export const SentencePieceType = {
-  NORMAL: 1,
-  UNKNOWN: 2,
-  CONTROL: 3,
-  USER_DEFINED: 4,
-  UNUSED: 5,
-  BYTE: 6,
-} as const;
+/**
+ * sentencepiece_model.proto's SentencePiece.Type (NORMAL 1 to BYTE 6): llama.cpp's token types took
+ * the same numbers, so they are one table; 0 (UNDEFINED) is not a piece type.
+ */
+export const SentencePieceType = LlamaTokenType;
 
-export type SentencePieceType = (typeof SentencePieceType)[keyof typeof SentencePieceType];
+export type SentencePieceType = Exclude<LlamaTokenType, typeof LlamaTokenType.UNDEFINED>;
 
 /** TrainerSpec.ModelType. */
 export const SentencePieceModelType = { UNIGRAM: 1, BPE: 2, WORD: 3, CHAR: 4 } as const;
