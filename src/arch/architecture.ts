@@ -51,6 +51,17 @@ export interface ModelFamily {
    * phi3 keeps them; llama.cpp's graph splits them by views.
    */
   fusedProjections?: boolean;
+  /**
+   * A constant the converter adds to every value of a tensor, in float32 (float16 sources in
+   * float16, as gguf-py's torch does): 1 for Gemma's RMSNorm weights, stored as w for a (1 + w)
+   * scale; 0 or absent keeps the values.
+   */
+  addedToValues?(ggufName: string): number;
+  /**
+   * Per-block vectors besides attn_norm and ffn_norm that llama.cpp's graph needs (gemma's
+   * post_attention_norm), of hidden_size or head_dim values; checked before anything is written.
+   */
+  requiredBlockVectors?: readonly { name: string; size: "hidden" | "head" }[];
   /** The block tensor each LoRA target adapts, as llama.cpp names it (blk.N.<name>.weight). */
   loraTargets: Readonly<Record<LoraTarget, string>>;
   training: FamilyTraining;

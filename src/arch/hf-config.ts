@@ -58,6 +58,14 @@ function checkHfConfig(parsed: unknown, file: string): HfConfig {
     new LoraGgufError("E_BAD_CHECKPOINT_DIR", `convert: ${file}: ${message}; fix config.json or save the checkpoint again with transformers`);
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw bad(`must hold a JSON object, got ${describeJson(parsed)}`);
   const config = parsed as Record<string, unknown>;
+  if (config.text_config !== undefined && config.hidden_size === undefined) {
+    // Gemma3ForConditionalGeneration, Llava and the like nest the language model's config
+    const names = Array.isArray(config.architectures) ? config.architectures.join(", ") : `model_type ${describeJson(config.model_type)}`;
+    throw new LoraGgufError(
+      "E_UNSUPPORTED_ARCH",
+      `convert: ${file}: the checkpoint is ${names}, a multimodal model whose language model sits in text_config; convert supports text-only checkpoints`,
+    );
+  }
   const isSize = (value: unknown) => Number.isSafeInteger(value) && (value as number) > 0 && (value as number) <= MAX_SIZE;
   const optional = (key: string) => {
     if (config[key] === null) delete config[key];

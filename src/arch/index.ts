@@ -1,6 +1,7 @@
 import { LoraGgufError } from "../errors.js";
 import type { ModelFamily } from "./architecture.js";
 import type { HfConfig } from "./hf-config.js";
+import { gemma2Architecture, gemma3Architecture } from "./gemma.js";
 import { llamaArchitecture } from "./llama.js";
 import { phi3Architecture } from "./phi3.js";
 import { qwen2Architecture } from "./qwen2.js";
@@ -10,7 +11,14 @@ export type { FamilyTraining, GeneratedTensor, LoraTarget, ModelFamily } from ".
 export { headDimension, readHfConfig, type HfConfig } from "./hf-config.js";
 
 /** Every family lora-gguf knows; add a module and list it here. */
-export const modelFamilies: readonly ModelFamily[] = [llamaArchitecture, qwen2Architecture, qwen3Architecture, phi3Architecture];
+export const modelFamilies: readonly ModelFamily[] = [
+  llamaArchitecture,
+  qwen2Architecture,
+  qwen3Architecture,
+  phi3Architecture,
+  gemma2Architecture,
+  gemma3Architecture,
+];
 
 const supportedRopeTypes = new Set([undefined, "default", "linear", "llama3"]);
 

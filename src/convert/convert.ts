@@ -3,6 +3,7 @@ import path from "node:path";
 
 import { LoraGgufError } from "../errors.js";
 import { checkOutputPath } from "../io/atomic-output.js";
+import { float16ToFloat32, float32ToFloat16 } from "../gguf/f16.js";
 import { GgmlType, GgufWriter, stringEntry, uint32Entry, type GgufMetadataEntry } from "../gguf/index.js";
 import {
   optionalBoolean, optionalFunction, optionalSignal, rejectUnknownOptions, requireOptionsObject, requireString,
@@ -170,7 +171,7 @@ function planTensors(architecture: ModelFamily, config: HfConfig, tensors: Map<s
     );
   }
   // before anything is generated from config.json's sizes (rope_freqs has head_dim / 2 values)
-  checkShapes(planned, config, architecture.fusedProjections === true);
+  checkShapes(planned, config, architecture);
   for (const generated of architecture.generatedTensors?.(config) ?? []) {
     planned.push({ ggufName: generated.name, generated: generated.data, dims: generated.dims, type: GgmlType.F32 });
   }
@@ -186,7 +187,8 @@ function tensorOrder(name: string): number {
 }
 
 /** Shapes the config implies, checked before anything is written. */
-function checkShapes(planned: readonly PlannedTensor[], config: HfConfig, fusedProjections: boolean): void {
+function checkShapes(planned: readonly PlannedTensor[], config: HfConfig, architecture: ModelFamily): void {
+  const fusedProjections = architecture.fusedProjections === true;
   const byName = new Map(planned.map((tensor) => [tensor.ggufName, tensor]));
   const expect = (name: string, dims: number[]) => {
     const tensor = byName.get(name);
@@ -227,6 +229,7 @@ function checkShapes(planned: readonly PlannedTensor[], config: HfConfig, fusedP
     present(block("attn_v.bias"), [keyValueWidth]);
     present(block("attn_q_norm.weight"), [headSize]);
     present(block("attn_k_norm.weight"), [headSize]);
+    for (const { name, size } of architecture.requiredBlockVectors ?? []) expect(block(name), [size === "hidden" ? hidden : headSize]);
   }
   const extraBlock = [...byName.keys()].find((name) => Number(/^blk\.(\d+)\./.exec(name)?.[1] ?? 0) >= config.num_hidden_layers);
   if (extraBlock) {
@@ -240,7 +243,20 @@ async function tensorData(tensor: PlannedTensor, architecture: ModelFamily, conf
   let bytes = await readTensorBytes(source);
   const rows = source.info.shape[0] ?? 1;
   if (architecture.reorderRows) bytes = architecture.reorderRows(tensor.ggufName, bytes, rows, bytes.byteLength / rows, config);
-  if (isSameEncoding(source.info.dtype, tensor.type)) return bytes;
-  return encodeFromFloat32(decodeToFloat32(bytes, source.info.dtype), tensor.type, tensor.dims[0]);
+  const added = architecture.addedToValues?.(tensor.ggufName) ?? 0;
+  if (added === 0 && isSameEncoding(source.info.dtype, tensor.type)) return bytes;
+  const values = decodeToFloat32(bytes, source.info.dtype);
+  if (added !== 0) return encodeFromFloat32(addToValues(values, added, source.info.dtype), tensor.type, tensor.dims[0]);
+  return encodeFromFloat32(values, tensor.type, tensor.dims[0]);
+}
+
+/** values + added as gguf-py adds it: bf16 is widened to f32 first, f16 stays f16 (prepare_tensors). */
+function addToValues(values: Float32Array, added: number, dtype: string): Float32Array {
+  const sums = new Float32Array(values.length);
+  for (let index = 0; index < values.length; index++) {
+    const sum = Math.fround(values[index] + added);
+    sums[index] = dtype === "F16" ? float16ToFloat32(float32ToFloat16(sum)) : sum;
+  }
+  return sums;
 }
 

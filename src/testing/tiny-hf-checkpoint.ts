@@ -6,9 +6,9 @@ import { float32ArrayToBfloat16 } from "../gguf/f16.js";
 import { SeededRandom } from "../seeded-random.js";
 import { pythonFloat, pythonJsonDumps, type PythonJsonValue } from "./python-json.js";
 
-export type TinyHfArchitecture = "llama" | "mistral" | "qwen2" | "qwen3" | "phi3";
+export type TinyHfArchitecture = "llama" | "mistral" | "qwen2" | "qwen3" | "phi3" | "gemma2" | "gemma3";
 
-export const tinyHfArchitectures: readonly TinyHfArchitecture[] = ["llama", "mistral", "qwen2", "qwen3", "phi3"];
+export const tinyHfArchitectures: readonly TinyHfArchitecture[] = ["llama", "mistral", "qwen2", "qwen3", "phi3", "gemma2", "gemma3"];
 
 /** rope_scaling of type "llama3" (Llama 3.1 ships factor 8, low 1, high 4, original 8192). */
 export interface Llama3RopeScaling {
@@ -48,8 +48,16 @@ export interface TinyHfCheckpointOptions {
   originalMaxPositionEmbeddings?: number;
   /** phi3: partial_rotary_factor (Phi-4-mini 0.75). Default 1. */
   partialRotaryFactor?: number;
-  /** phi3: sliding_window (Phi-3-mini-4k 2047, Phi-4 null). Default null. */
+  /** phi3: sliding_window (Phi-3-mini-4k 2047, Phi-4 null), default null; gemma2/gemma3: default 4096 and 512 (Gemma 3 1B). */
   slidingWindow?: number | null;
+  /** gemma2: attn_logit_softcapping (Gemma2Config: 50). */
+  attnLogitSoftcapping?: number;
+  /** gemma2: final_logit_softcapping (Gemma2Config: 30); gemma3: default null. */
+  finalLogitSoftcapping?: number | null;
+  /** gemma3: rope_local_base_freq, the sliding layers' rope base (Gemma3TextConfig: 10000). */
+  ropeLocalBaseFreq?: number;
+  /** gemma3: rope_scaling {"factor", "rope_type": "linear"} for the global layers (Gemma 3 4B and up: 8). Default null. */
+  ropeScalingLinearFactor?: number;
   maxPositionEmbeddings: number;
   ropeTheta: number;
   rmsNormEps: number;
@@ -80,6 +88,8 @@ const CONFIG_CLASS: Record<TinyHfArchitecture, string> = {
   qwen2: "Qwen2ForCausalLM",
   qwen3: "Qwen3ForCausalLM",
   phi3: "Phi3ForCausalLM",
+  gemma2: "Gemma2ForCausalLM",
+  gemma3: "Gemma3ForCausalLM",
 };
 
 /**
@@ -98,7 +108,12 @@ const WEIGHT_STD = {
   normNoise: 0.02,
   queryKeyBias: 0.5,
   valueBias: 0.05,
+  gemmaNorm: 0.1,
 } as const;
+
+function isGemma(architecture: TinyHfArchitecture): architecture is "gemma2" | "gemma3" {
+  return architecture === "gemma2" || architecture === "gemma3";
+}
 
 /**
  * Writes a tiny Hugging Face checkpoint as transformers' save_pretrained would: config.json,
@@ -166,7 +181,8 @@ function generatedValues(options: ResolvedOptions, tensor: SafetensorsTensorDecl
   const { name } = tensor;
   const random = new SeededRandom(SeededRandom.derivedSeed(options.seed, name));
   const values = new Float32Array(tensor.shape.reduce((product, dim) => product * dim, 1));
-  if (name.endsWith("norm.weight")) return random.fillNormal(values, 1, WEIGHT_STD.normNoise);
+  // Gemma's RMSNorm scales by (1 + w) and starts w at 0; its checkpoints store w
+  if (name.endsWith("norm.weight")) return isGemma(options.architecture) ? random.fillNormal(values, 0, WEIGHT_STD.gemmaNorm) : random.fillNormal(values, 1, WEIGHT_STD.normNoise);
   if (name.endsWith(".bias")) {
     const isValue = name.includes(".v_proj.");
     return random.fillNormal(values, 0, isValue ? WEIGHT_STD.valueBias : WEIGHT_STD.queryKeyBias);
@@ -192,8 +208,11 @@ function weightStd(name: string, options: ResolvedOptions): number {
 }
 
 type Phi3Options = "phi3Longrope" | "originalMaxPositionEmbeddings" | "partialRotaryFactor" | "slidingWindow";
+type GemmaOptions = "attnLogitSoftcapping" | "finalLogitSoftcapping" | "ropeLocalBaseFreq" | "ropeScalingLinearFactor";
 
-interface ResolvedOptions extends Required<Omit<TinyHfCheckpointOptions, "headDim" | "ropeScalingLlama3" | "tokenizerFiles" | Phi3Options>>, Pick<TinyHfCheckpointOptions, Phi3Options> {
+interface ResolvedOptions
+  extends Required<Omit<TinyHfCheckpointOptions, "headDim" | "ropeScalingLlama3" | "tokenizerFiles" | Phi3Options | GemmaOptions>>,
+    Pick<TinyHfCheckpointOptions, Phi3Options | GemmaOptions> {
   headDim: number;
   headDimGiven: boolean;
   ropeScaling: Llama3RopeScaling | undefined;
@@ -227,10 +246,23 @@ function resolveOptions(options: TinyHfCheckpointOptions): ResolvedOptions {
     throw invalid(`${options.architecture} has no head_dim: headDim (${headDim}) times nHead (${options.nHead}) must be hiddenSize (${options.hiddenSize})`);
   }
   if (options.architecture !== "phi3") {
-    for (const name of ["phi3Longrope", "originalMaxPositionEmbeddings", "partialRotaryFactor", "slidingWindow"] as const) {
+    for (const name of ["phi3Longrope", "originalMaxPositionEmbeddings", "partialRotaryFactor"] as const) {
       if (options[name] !== undefined) throw invalid(`${name} is a phi3 option, not one of ${options.architecture}`);
     }
+    if (!isGemma(options.architecture) && options.slidingWindow !== undefined) throw invalid(`slidingWindow is a phi3 and gemma option, not one of ${options.architecture}`);
   }
+  const gemmaOnly: Record<GemmaOptions, TinyHfArchitecture[]> = {
+    attnLogitSoftcapping: ["gemma2"],
+    finalLogitSoftcapping: ["gemma2", "gemma3"],
+    ropeLocalBaseFreq: ["gemma3"],
+    ropeScalingLinearFactor: ["gemma3"],
+  };
+  for (const [name, architectures] of Object.entries(gemmaOnly)) {
+    if (options[name as GemmaOptions] !== undefined && !architectures.includes(options.architecture)) {
+      throw invalid(`${name} is a ${architectures.join(" and ")} option, not one of ${options.architecture}`);
+    }
+  }
+  if (isGemma(options.architecture) && options.ropeScalingLlama3) throw invalid(`${options.architecture} takes ropeScalingLinearFactor, not ropeScalingLlama3`);
   if (options.architecture === "phi3" && options.ropeScalingLlama3) throw invalid("phi3 takes phi3Longrope, not ropeScalingLlama3");
   const shards = options.shards ?? 1;
   if (!Number.isSafeInteger(shards) || shards < 1) throw invalid(`shards must be a positive integer, got ${String(shards)}`);
@@ -250,7 +282,8 @@ function resolveOptions(options: TinyHfCheckpointOptions): ResolvedOptions {
     shards,
     headDim,
     headDimGiven: options.headDim !== undefined,
-    tieWordEmbeddings: options.tieWordEmbeddings ?? false,
+    // Gemma2Config and Gemma3TextConfig default to tied embeddings
+    tieWordEmbeddings: options.tieWordEmbeddings ?? isGemma(options.architecture),
     bosTokenId,
     eosTokenId,
     ropeScaling,
@@ -308,7 +341,7 @@ function tinyHfTensorDeclarations(options: ResolvedOptions): SafetensorsTensorDe
       if (qkvBias) tensors.push(tensor(`${block}.self_attn.${projection}.bias`, size));
     }
     tensors.push(tensor(`${block}.self_attn.o_proj.weight`, hiddenSize, qSize));
-    if (options.architecture === "qwen3") {
+    if (options.architecture === "qwen3" || options.architecture === "gemma3") {
       tensors.push(tensor(`${block}.self_attn.q_norm.weight`, headDim), tensor(`${block}.self_attn.k_norm.weight`, headDim));
     }
     tensors.push(
@@ -318,6 +351,9 @@ function tinyHfTensorDeclarations(options: ResolvedOptions): SafetensorsTensorDe
       tensor(`${block}.input_layernorm.weight`, hiddenSize),
       tensor(`${block}.post_attention_layernorm.weight`, hiddenSize),
     );
+    if (isGemma(options.architecture)) {
+      tensors.push(tensor(`${block}.pre_feedforward_layernorm.weight`, hiddenSize), tensor(`${block}.post_feedforward_layernorm.weight`, hiddenSize));
+    }
   }
   tensors.push(tensor("model.norm.weight", hiddenSize));
   if (!options.tieWordEmbeddings) tensors.push(tensor("lm_head.weight", vocabSize, hiddenSize));
@@ -396,6 +432,40 @@ function configJson(options: ResolvedOptions): PythonJsonValue {
                 type: "longrope",
               },
         sliding_window: options.slidingWindow ?? null,
+      };
+    }
+    case "gemma2":
+    case "gemma3": {
+      // Gemma2Config and Gemma3TextConfig: hidden_activation (no hidden_act), an explicit head_dim,
+      // query_pre_attn_scalar (here head_dim, as llama.cpp assumes below 27B), pad 0 and the hybrid cache
+      const { hidden_act: _, model_type: __, ...rest } = common;
+      const gemma = {
+        ...rest,
+        attention_bias: false,
+        cache_implementation: "hybrid",
+        head_dim: options.headDim,
+        hidden_activation: "gelu_pytorch_tanh",
+        pad_token_id: 0,
+        query_pre_attn_scalar: options.headDim,
+      };
+      if (architecture === "gemma2") {
+        return {
+          ...gemma,
+          attn_logit_softcapping: pythonFloat(options.attnLogitSoftcapping ?? 50),
+          final_logit_softcapping: pythonFloat(options.finalLogitSoftcapping ?? 30),
+          model_type: "gemma2",
+          sliding_window: options.slidingWindow ?? 4096,
+        };
+      }
+      return {
+        ...gemma,
+        attn_logit_softcapping: null,
+        final_logit_softcapping: options.finalLogitSoftcapping == null ? null : pythonFloat(options.finalLogitSoftcapping),
+        model_type: "gemma3_text",
+        rope_local_base_freq: pythonFloat(options.ropeLocalBaseFreq ?? 10000),
+        rope_scaling: options.ropeScalingLinearFactor === undefined ? null : { factor: pythonFloat(options.ropeScalingLinearFactor), rope_type: "linear" },
+        sliding_window: options.slidingWindow ?? 512,
+        sliding_window_pattern: 6,
       };
     }
     case "qwen3":

@@ -1,15 +1,16 @@
 // A float64 forward pass of Hugging Face transformers' LlamaForCausalLM, MistralForCausalLM,
-// Qwen2ForCausalLM, Qwen3ForCausalLM and Phi3ForCausalLM, written from the transformers modelling code (4.51), read
+// Qwen2ForCausalLM, Qwen3ForCausalLM, Phi3ForCausalLM, Gemma2ForCausalLM and Gemma3ForCausalLM, written from the transformers modelling code (4.51), read
 // straight from a checkpoint's config.json and safetensors. It is the independent reference that
 // converted GGUFs are checked against, so it shares nothing with the converter beyond the
 // safetensors reader: no name tables, no tensor transforms, no llama.cpp conventions.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { openCheckpointTensors, readTensorAsFloat32, type CheckpointTensor } from "../../src/convert/safetensors.js";
+import { bfloat16ToFloat32, float16ToFloat32, float32ToBfloat16, float32ToFloat16 } from "../../src/gguf/f16.js";
 import { writeTinyHfCheckpoint, type TinyHfCheckpointOptions } from "../../src/testing/tiny-hf-checkpoint.js";
 import { tinyHfTokenizerFiles, type TinyHfTokenizer } from "../../src/testing/tiny-hf-tokenizer.js";
 
-export type HfReferenceArchitecture = "llama" | "mistral" | "qwen2" | "qwen3" | "phi3";
+export type HfReferenceArchitecture = "llama" | "mistral" | "qwen2" | "qwen3" | "phi3" | "gemma2" | "gemma3";
 
 const ARCHITECTURE_BY_CLASS: Record<string, HfReferenceArchitecture> = {
   LlamaForCausalLM: "llama",
@@ -17,6 +18,8 @@ const ARCHITECTURE_BY_CLASS: Record<string, HfReferenceArchitecture> = {
   Qwen2ForCausalLM: "qwen2",
   Qwen3ForCausalLM: "qwen3",
   Phi3ForCausalLM: "phi3",
+  Gemma2ForCausalLM: "gemma2",
+  Gemma3ForCausalLM: "gemma3",
 };
 
 export interface HfReferenceConfig {
@@ -48,6 +51,33 @@ export interface HfReferenceConfig {
   mlpBias: boolean;
   /** Sequences longer than this would need sliding-window attention, which is not implemented. */
   maxSequenceWithoutWindow: number;
+  /** Gemma 2 and 3 (Gemma2DecoderLayer, Gemma3DecoderLayer); undefined for the others. */
+  gemma: GemmaReferenceConfig | undefined;
+}
+
+export interface GemmaReferenceConfig {
+  /** query_pre_attn_scalar: attention scores are scaled by its -1/2 power, not head_dim's. */
+  queryPreAttnScalar: number;
+  /** tanh(s / cap) · cap on the attention scores (Gemma 2), and on the final logits; null for none. */
+  attnLogitSoftcapping: number | null;
+  finalLogitSoftcapping: number | null;
+  slidingWindow: number;
+  /** Per layer: whether it attends within slidingWindow (and, in Gemma 3, rotates with the local base). */
+  slidingLayers: boolean[];
+  /** Gemma 3's sliding layers: rope_local_base_freq, without rope scaling. */
+  localRopeTheta: number | undefined;
+  /** Gemma 3's global layers: rope_scaling "linear" divides the inverse frequencies by this. */
+  linearRopeFactor: number;
+  /** sqrt(hidden_size) rounded to the embedding's dtype, as `torch.tensor(hidden_size**0.5, dtype=...)`. */
+  embeddingScale: number;
+  /** What Gemma's RMSNorm adds to its weight (1; an ablation may set 0). */
+  normOffset: number;
+}
+
+/** Changes to the modelled forward pass, for tests that show a feature moves the result. */
+export interface HfReferenceAblation {
+  /** Gemma's RMSNorm scale is (normOffset + w); transformers has 1. */
+  gemmaNormOffset?: number;
 }
 
 export interface HfReferenceModel {
@@ -59,9 +89,9 @@ export interface HfReferenceModel {
 }
 
 /** Loads config.json and every weight of a checkpoint directory (tiny models: all held as float64). */
-export async function loadHfReferenceModel(dir: string): Promise<HfReferenceModel> {
+export async function loadHfReferenceModel(dir: string, ablation: HfReferenceAblation = {}): Promise<HfReferenceModel> {
   const rawConfig = JSON.parse(await readFile(path.join(dir, "config.json"), "utf8")) as Record<string, unknown>;
-  const config = referenceConfig(rawConfig);
+  const config = referenceConfig(rawConfig, ablation);
   const weights = await loadWeights(await openCheckpointTensors(dir), config);
   return {
     config,
@@ -74,11 +104,11 @@ export async function loadHfReferenceModel(dir: string): Promise<HfReferenceMode
 }
 
 /** Next-token probabilities after `tokens`, as the Hugging Face model computes them (in float64). */
-export async function hfReferenceNextTokenProbabilities(dir: string, tokens: readonly number[]): Promise<Float64Array> {
-  return (await loadHfReferenceModel(dir)).nextTokenProbabilities(tokens);
+export async function hfReferenceNextTokenProbabilities(dir: string, tokens: readonly number[], ablation: HfReferenceAblation = {}): Promise<Float64Array> {
+  return (await loadHfReferenceModel(dir, ablation)).nextTokenProbabilities(tokens);
 }
 
-function referenceConfig(raw: Record<string, unknown>): HfReferenceConfig {
+function referenceConfig(raw: Record<string, unknown>, ablation: HfReferenceAblation): HfReferenceConfig {
   const architectureClass = (raw.architectures as string[] | undefined)?.[0] ?? "";
   const architecture = ARCHITECTURE_BY_CLASS[architectureClass];
   if (architecture === undefined) throw new Error(`reference forward: unsupported architectures ${JSON.stringify(raw.architectures)}`);
@@ -89,12 +119,16 @@ function referenceConfig(raw: Record<string, unknown>): HfReferenceConfig {
   };
   const hiddenSize = integer("hidden_size");
   const nHead = integer("num_attention_heads");
-  if ((raw.hidden_act ?? "silu") !== "silu") throw new Error(`reference forward: hidden_act ${String(raw.hidden_act)} is not implemented`);
+  const isGemma = architecture === "gemma2" || architecture === "gemma3";
+  if (isGemma) {
+    // GemmaMLP reads hidden_activation; gelu_pytorch_tanh is the tanh approximation
+    if (raw.hidden_activation !== "gelu_pytorch_tanh") throw new Error(`reference forward: hidden_activation ${String(raw.hidden_activation)} is not implemented`);
+  } else if ((raw.hidden_act ?? "silu") !== "silu") throw new Error(`reference forward: hidden_act ${String(raw.hidden_act)} is not implemented`);
 
   // LlamaRotaryEmbedding reads config.rope_scaling["rope_type"] (or the legacy "type").
   const scaling = raw.rope_scaling as Record<string, unknown> | null | undefined;
   const ropeType = scaling?.rope_type ?? scaling?.type ?? "default";
-  if (ropeType !== "default" && ropeType !== "llama3" && !(architecture === "phi3" && ropeType === "longrope")) throw new Error(`reference forward: rope_type ${String(ropeType)} is not implemented`);
+  if (ropeType !== "default" && ropeType !== "llama3" && !(architecture === "phi3" && ropeType === "longrope") && !(architecture === "gemma3" && ropeType === "linear")) throw new Error(`reference forward: rope_type ${String(ropeType)} is not implemented`);
   const ropeScaling =
     ropeType === "llama3"
       ? {
@@ -129,6 +163,28 @@ function referenceConfig(raw: Record<string, unknown>): HfReferenceConfig {
   }
 
   const attentionBias = raw.attention_bias === true;
+  let gemma: GemmaReferenceConfig | undefined;
+  if (isGemma) {
+    const nLayer = integer("num_hidden_layers");
+    const pattern = architecture === "gemma2" ? 2 : ((raw.sliding_window_pattern as number | undefined) ?? 6);
+    // Gemma2DecoderLayer: is_sliding = not bool(layer_idx % 2); Gemma3: (layer_idx + 1) % sliding_window_pattern != 0
+    const slidingLayers = Array.isArray(raw.layer_types)
+      ? (raw.layer_types as string[]).map((type) => type === "sliding_attention")
+      : Array.from({ length: nLayer }, (_, layer) => (layer + 1) % pattern !== 0);
+    const dtype = raw.torch_dtype as string | undefined;
+    const scale = Math.sqrt(hiddenSize);
+    gemma = {
+      queryPreAttnScalar: (raw.query_pre_attn_scalar as number | undefined) ?? 256,
+      attnLogitSoftcapping: architecture === "gemma2" ? ((raw.attn_logit_softcapping as number | null | undefined) ?? null) : null,
+      finalLogitSoftcapping: (raw.final_logit_softcapping as number | null | undefined) ?? null,
+      slidingWindow: integer("sliding_window"),
+      slidingLayers,
+      localRopeTheta: architecture === "gemma3" ? ((raw.rope_local_base_freq as number | undefined) ?? 10000) : undefined,
+      linearRopeFactor: ropeType === "linear" ? (scaling!.factor as number) : 1,
+      embeddingScale: dtype === "bfloat16" ? bfloat16Round(scale) : dtype === "float16" ? float16Round(scale) : Math.fround(scale),
+      normOffset: ablation.gemmaNormOffset ?? 1,
+    };
+  }
   return {
     architecture,
     hiddenSize,
@@ -150,7 +206,16 @@ function referenceConfig(raw: Record<string, unknown>): HfReferenceConfig {
     outputBias: attentionBias && (architecture === "llama" || architecture === "qwen3"),
     mlpBias: architecture === "llama" && raw.mlp_bias === true,
     maxSequenceWithoutWindow,
+    gemma,
   };
+}
+
+function bfloat16Round(value: number): number {
+  return bfloat16ToFloat32(float32ToBfloat16(value));
+}
+
+function float16Round(value: number): number {
+  return float16ToFloat32(float32ToFloat16(value));
 }
 
 interface LayerWeights {
@@ -165,7 +230,10 @@ interface LayerWeights {
   oBias?: Float64Array;
   qNorm?: Float64Array;
   kNorm?: Float64Array;
+  /** Gemma: post_attention_layernorm normalises the attention output; pre/post_feedforward_layernorm wrap the MLP. */
   postAttentionNorm: Float64Array;
+  preFeedforwardNorm?: Float64Array;
+  postFeedforwardNorm?: Float64Array;
   gate: Float64Array;
   up: Float64Array;
   down: Float64Array;
@@ -217,7 +285,8 @@ async function loadWeights(tensors: Map<string, CheckpointTensor>, config: HfRef
       });
       continue;
     }
-    const qkNorm = config.architecture === "qwen3";
+    const qkNorm = config.architecture === "qwen3" || config.architecture === "gemma3";
+    const gemma = config.gemma !== undefined;
     layers.push({
       inputNorm: await load(`${prefix}.input_layernorm.weight`, [hidden]),
       q: await load(`${attention}.q_proj.weight`, [qSize, hidden]),
@@ -231,6 +300,8 @@ async function loadWeights(tensors: Map<string, CheckpointTensor>, config: HfRef
       qNorm: await optional(qkNorm, `${attention}.q_norm.weight`, [headDim]),
       kNorm: await optional(qkNorm, `${attention}.k_norm.weight`, [headDim]),
       postAttentionNorm: await load(`${prefix}.post_attention_layernorm.weight`, [hidden]),
+      preFeedforwardNorm: await optional(gemma, `${prefix}.pre_feedforward_layernorm.weight`, [hidden]),
+      postFeedforwardNorm: await optional(gemma, `${prefix}.post_feedforward_layernorm.weight`, [hidden]),
       gate: await load(`${prefix}.mlp.gate_proj.weight`, [inter, hidden]),
       up: await load(`${prefix}.mlp.up_proj.weight`, [inter, hidden]),
       down: await load(`${prefix}.mlp.down_proj.weight`, [hidden, inter]),
@@ -287,6 +358,7 @@ function longropeInverseFrequencies(config: HfReferenceConfig, sequenceLength: n
 }
 
 function forward(config: HfReferenceConfig, weights: ModelWeights, tokens: readonly number[]): Float64Array[] {
+  if (config.gemma) return gemmaForward(config, config.gemma, weights, tokens);
   const { hiddenSize: hidden, headDim, nHead, nKvHead } = config;
   if (tokens.length === 0) throw new Error("reference forward: no tokens");
   if (tokens.length > config.maxSequenceWithoutWindow) throw new Error("reference forward: the sequence is longer than the sliding window");
@@ -346,6 +418,82 @@ function forward(config: HfReferenceConfig, weights: ModelWeights, tokens: reado
     });
   }
   return states.map((state) => linear(weights.lmHead, undefined, rmsNorm(state, weights.finalNorm, config.rmsNormEps)));
+}
+
+/**
+ * Gemma2Model / Gemma3TextModel: the embedding times sqrt(hidden_size) (in the embedding's dtype);
+ * per layer input_layernorm → attention → post_attention_layernorm → residual, then
+ * pre_feedforward_layernorm → down(gelu_tanh(gate) · up) → post_feedforward_layernorm → residual;
+ * every RMSNorm scales by (1 + w). Gemma 3 normalises q and k per head before RoPE; sliding layers
+ * attend to the last sliding_window positions (and in Gemma 3 rotate with rope_local_base_freq),
+ * scores are scaled by query_pre_attn_scalar^-1/2 and, in Gemma 2, softcapped, as are the logits.
+ */
+function gemmaForward(config: HfReferenceConfig, gemma: GemmaReferenceConfig, weights: ModelWeights, tokens: readonly number[]): Float64Array[] {
+  const { hiddenSize: hidden, headDim, nHead, nKvHead, rmsNormEps: eps } = config;
+  if (tokens.length === 0) throw new Error("reference forward: no tokens");
+  for (const token of tokens) {
+    if (!Number.isInteger(token) || token < 0 || token >= config.vocabSize) throw new Error(`reference forward: token ${token} is not in the vocabulary`);
+  }
+  const norm = (values: Float64Array, weight: Float64Array) => rmsNorm(values, weight.map((w) => gemma.normOffset + w), eps);
+  const globalFrequencies = hfRotaryInverseFrequencies(config).map((frequency) => frequency / gemma.linearRopeFactor);
+  const localFrequencies = gemma.localRopeTheta === undefined ? globalFrequencies : hfRotaryInverseFrequencies({ ...config, ropeTheta: gemma.localRopeTheta, ropeScaling: undefined });
+  const scale = gemma.queryPreAttnScalar ** -0.5;
+  const queriesPerKv = nHead / nKvHead;
+  const cap = (value: number, softcap: number | null) => (softcap === null ? value : Math.tanh(value / softcap) * softcap);
+
+  let states: Float64Array[] = tokens.map((token) => weights.embedding.slice(token * hidden, (token + 1) * hidden).map((value) => value * gemma.embeddingScale));
+  for (const [layerIndex, layer] of weights.layers.entries()) {
+    const sliding = gemma.slidingLayers[layerIndex];
+    const frequencies = sliding ? localFrequencies : globalFrequencies;
+    const queries: Float64Array[] = [];
+    const keys: Float64Array[] = [];
+    const values: Float64Array[] = [];
+    for (const [position, state] of states.entries()) {
+      const normed = norm(state, layer.inputNorm);
+      const query = linear(layer.q, undefined, normed);
+      const key = linear(layer.k, undefined, normed);
+      for (const [vector, heads, headNorm] of [[query, nHead, layer.qNorm], [key, nKvHead, layer.kNorm]] as const) {
+        for (let head = 0; head < heads; head++) {
+          const slice = vector.subarray(head * headDim, (head + 1) * headDim);
+          if (headNorm !== undefined) slice.set(norm(slice, headNorm));
+          rotateHalf(slice, position, frequencies);
+        }
+      }
+      queries.push(query);
+      keys.push(key);
+      values.push(linear(layer.v, undefined, normed));
+    }
+    states = states.map((state, position) => {
+      // the causal mask, and on sliding layers only the last slidingWindow positions (position - source < window)
+      const first = sliding ? Math.max(0, position - gemma.slidingWindow + 1) : 0;
+      const attended = new Float64Array(nHead * headDim);
+      for (let head = 0; head < nHead; head++) {
+        const kvHead = Math.floor(head / queriesPerKv);
+        const query = queries[position].subarray(head * headDim, (head + 1) * headDim);
+        const scores = new Float64Array(position + 1 - first);
+        for (let source = first; source <= position; source++) {
+          scores[source - first] = cap(dot(query, keys[source].subarray(kvHead * headDim, (kvHead + 1) * headDim)) * scale, gemma.attnLogitSoftcapping);
+        }
+        const weightsBySource = softmax(scores);
+        for (let source = first; source <= position; source++) {
+          const value = values[source].subarray(kvHead * headDim, (kvHead + 1) * headDim);
+          for (let index = 0; index < headDim; index++) attended[head * headDim + index] += weightsBySource[source - first] * value[index];
+        }
+      }
+      const afterAttention = add(state, norm(linear(layer.o, undefined, attended), layer.postAttentionNorm));
+      const normed = norm(afterAttention, layer.preFeedforwardNorm!);
+      const gate = linear(layer.gate, undefined, normed);
+      const up = linear(layer.up, undefined, normed);
+      const activated = gate.map((value, index) => geluTanh(value) * up[index]);
+      return add(afterAttention, norm(linear(layer.down, undefined, activated), layer.postFeedforwardNorm!));
+    });
+  }
+  return states.map((state) => linear(weights.lmHead, undefined, norm(state, weights.finalNorm)).map((logit) => cap(logit, gemma.finalLogitSoftcapping)));
+}
+
+/** gelu_pytorch_tanh: 0.5 x (1 + tanh(sqrt(2/π) (x + 0.044715 x³))). */
+function geluTanh(value: number): number {
+  return 0.5 * value * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (value + 0.044715 * value ** 3)));
 }
 
 /** LlamaRMSNorm: x / sqrt(mean(x²) + eps) * weight. */
