@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { openCheckpointTensors } from "../src/convert/safetensors.js";
+import { openCheckpointTensors, readTensorAsFloat32 } from "../src/convert/safetensors.js";
 import { isLoraGgufError } from "../src/errors.js";
 import { pythonFloatRepr } from "../src/testing/python-json.js";
 import { writeTinyHfCheckpoint, type TinyHfCheckpointOptions } from "../src/testing/tiny-hf-checkpoint.js";
@@ -133,6 +133,35 @@ describe("tiny Hugging Face checkpoints", () => {
     });
     const untied = await writeTinyHfCheckpoint(tempDir("untied"), { ...qwen3, nLayer: 1, tieWordEmbeddings: false });
     expect(untied.tensors.at(-1)).toEqual({ name: "lm_head.weight", dtype: "BF16", shape: [64, 32] });
+  });
+
+  test("gemma3: Gemma3DecoderLayer's four norms and q/k norms, stored as w (near 0, for a (1 + w) scale), tied by default", async () => {
+    const gemma3 = await writeTinyHfCheckpoint(tempDir("gemma3"), { ...qwen3, architecture: "gemma3", nLayer: 1, tieWordEmbeddings: undefined });
+    expect(gemma3.tensors.map((tensor) => tensor.name)).toEqual([
+      "model.embed_tokens.weight",
+      ...["q_proj", "k_proj", "v_proj", "o_proj", "q_norm", "k_norm"].map((name) => `model.layers.0.self_attn.${name}.weight`),
+      ...["gate_proj", "up_proj", "down_proj"].map((name) => `model.layers.0.mlp.${name}.weight`),
+      ...["input", "post_attention", "pre_feedforward", "post_feedforward"].map((name) => `model.layers.0.${name}_layernorm.weight`),
+      "model.norm.weight",
+    ]);
+    const norm = await readTensorAsFloat32((await openCheckpointTensors(gemma3.dir)).get("model.norm.weight")!);
+    expect(Math.max(...Array.from(norm, Math.abs))).toBeLessThan(0.5);
+    expect(gemma3.config).toMatchObject({
+      architectures: ["Gemma3ForCausalLM"],
+      model_type: "gemma3_text",
+      hidden_activation: "gelu_pytorch_tanh",
+      attn_logit_softcapping: null,
+      final_logit_softcapping: null,
+      query_pre_attn_scalar: 16,
+      rope_local_base_freq: 10000,
+      rope_scaling: null,
+      sliding_window: 512,
+      sliding_window_pattern: 6,
+      tie_word_embeddings: true,
+    });
+    expect(gemma3.config).not.toHaveProperty("hidden_act");
+    const error = await writeTinyHfCheckpoint(tempDir("bad"), { ...qwen3, attnLogitSoftcapping: 50 }).catch((caught: unknown) => caught);
+    expect((error as Error).message).toBe("writeTinyHfCheckpoint: attnLogitSoftcapping is a gemma2 option, not one of qwen3");
   });
 
   test("the same options give byte-identical files; tokenizer files are written as given", async () => {
