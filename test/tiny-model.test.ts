@@ -38,7 +38,18 @@ type TensorRow = [name: string, dims: number[], type: number];
  */
 function expectedTensors(architecture: TinyModelArchitecture, matrix: number): TensorRow[] {
   const layer = (block: string): TensorRow[] => {
-    const attention: Record<TinyModelArchitecture, TensorRow[]> = {
+    // phi3 (llama_model_phi3::load_arch_tensors): attn_qkv [n_embd, n_embd + 2 n_kv], ffn_up [n_embd, 2 n_ff]
+    if (architecture === "phi3") {
+      return [
+        [`${block}.attn_norm.weight`, [256], F32],
+        [`${block}.attn_qkv.weight`, [256, 512], matrix],
+        [`${block}.attn_output.weight`, [256, 256], matrix],
+        [`${block}.ffn_norm.weight`, [256], F32],
+        [`${block}.ffn_up.weight`, [256, 1024], matrix],
+        [`${block}.ffn_down.weight`, [512, 256], matrix],
+      ];
+    }
+    const attention: Record<Exclude<TinyModelArchitecture, "phi3">, TensorRow[]> = {
       llama: [
         [`${block}.attn_q.weight`, [256, 256], matrix],
         [`${block}.attn_k.weight`, [256, 128], matrix],
@@ -138,8 +149,10 @@ describe.each(tinyModelArchitectures.flatMap((architecture) => (["f32", "f16"] a
 
     it("writes the hyperparameters llama.cpp reads for the architecture", () => {
       const value = (key: string) => getMetadataValue(header, key);
-      const qwen = architecture !== "llama";
+      const qwen = architecture === "qwen2" || architecture === "qwen3";
       expect(value("general.architecture")).toBe(architecture);
+      // named neutrally: llama.cpp gives "</s>" phi3's special-token attributes when the name says phi3
+      expect(value("general.name")).toBe(architecture === "phi3" ? "tiny-fused" : `tiny-${architecture}`);
       expect(value("general.file_type")).toBe(weightType === "f16" ? 1 : 0);
       expect(value(`${architecture}.context_length`)).toBe(512);
       expect(value(`${architecture}.embedding_length`)).toBe(256);
@@ -151,9 +164,12 @@ describe.each(tinyModelArchitectures.flatMap((architecture) => (["f32", "f16"] a
       expect(value(`${architecture}.attention.layer_norm_rms_epsilon`)).toBeCloseTo(qwen ? 1e-6 : 1e-5, 12);
       // As llama.cpp's converters write them: qwen leaves the vocabulary size and the rope
       // dimension (which must equal the head size) to llama.cpp's defaults.
-      expect(value(`${architecture}.vocab_size`)).toBe(qwen ? undefined : VOCAB_SIZE);
+      expect(value(`${architecture}.vocab_size`)).toBe(qwen || architecture === "phi3" ? undefined : VOCAB_SIZE);
       expect(value(`${architecture}.rope.dimension_count`)).toBe(qwen ? undefined : 64);
       expect(header.metadataByKey.has(`${architecture}.attention.key_length`)).toBe(false);
+      // src/arch/phi3.ts's keys for rope_scaling null and no sliding window
+      expect(value(`${architecture}.rope.scaling.original_context_length`)).toBe(architecture === "phi3" ? 512 : undefined);
+      expect(value(`${architecture}.attention.sliding_window`)).toBe(architecture === "phi3" ? 0 : undefined);
       expect(value("tokenizer.ggml.model")).toBe("llama");
       expect((value("tokenizer.ggml.tokens") as string[]).length).toBe(VOCAB_SIZE);
     });
@@ -266,7 +282,7 @@ describe("writeTinyModelGguf architecture specifics", () => {
     const path = join(workDir, "invalid.gguf");
     await expect(writeTinyModelGguf(path, { architecture: "gpt2" as "llama" })).rejects.toMatchObject({
       code: "E_INVALID_OPTION",
-      message: 'architecture must be one of "llama", "qwen2", "qwen3", got gpt2',
+      message: 'architecture must be one of "llama", "qwen2", "qwen3", "phi3", got gpt2',
     });
     await expect(writeTinyModelGguf(path, { architecture: "qwen2", headDim: 32 })).rejects.toMatchObject({
       code: "E_INVALID_OPTION",

@@ -43,7 +43,10 @@ describe("train: bad input", () => {
     expect((await codeOf(train({ model, data, output: out("format"), format: "parquet" as never }))).code).toBe("E_INVALID_OPTION");
     expect((await codeOf(train({ model, data, output: out("option"), ranks: 4 } as never))).message).toMatch(/unknown option "ranks"/);
     expect((await codeOf(train({ model, data, output: out("ctx"), contextLength: 300 }))).message).toMatch(/multiple of 256/);
-    expect((await codeOf(train({ model, data, output: out("targets"), targets: ["q", "qkv"] }))).message).toMatch(/unknown LoRA target "qkv"/);
+    expect((await codeOf(train({ model, data, output: out("targets"), targets: ["q", "qkv"] }))).message).toMatch(
+      /llama keeps its projections separate, so "qkv" is not a LoRA target of it; use q, k, v \(q_proj, k_proj, v_proj\); its targets are q, k, v, o, gate, up, down$/,
+    );
+    expect((await codeOf(train({ model, data, output: out("targets"), targets: ["q", "qkvo"] }))).message).toMatch(/unknown LoRA target "qkvo"/);
   });
 
   it("rows missing fields: the file and line, or skipped and reported", async () => {

@@ -15,6 +15,7 @@ import { writeRandomAdapter } from "./helpers/tiny-adapter.js";
 const temp = makeTempDir("grad");
 const modelPath = (architecture: TinyModelArchitecture) => path.join(temp.dir, `tiny-${architecture}.gguf`);
 const adapterPath = (architecture: TinyModelArchitecture) => path.join(temp.dir, `adapter-${architecture}.gguf`);
+const phi3LastDownAdapterPath = path.join(temp.dir, "adapter-phi3-last-down.gguf");
 // bases of other weight types: rows of 256 so that q4_K applies, every matrix in the one type (pure)
 const baseTypes = ["f16", "bf16", "q8_0", "q4_k_m"] as const;
 const typedBasePath = (type: string) => path.join(temp.dir, `tiny-llama-256-${type}.gguf`);
@@ -22,12 +23,17 @@ const typedAdapterPath = path.join(temp.dir, "adapter-llama-256.gguf");
 const contextLength = 256;
 const vocabSize = 512;
 const windowsPerOptimizerStep = 2;
+// the tiny models' shape; phi3's fused attn_qkv has [q; k; v] output rows, its ffn_up [gate; up]
+const shape = { nLayer: 2, nEmbd: 64, nHead: 4, nHeadKv: 2, nFf: 128, rank: 4 };
+const separateArchitectures = tinyModelArchitectures.filter((architecture) => architecture !== "phi3");
 
 beforeAll(async () => {
+  const { rank, ...layout } = shape;
   for (const architecture of tinyModelArchitectures) {
-    await writeTinyModelGguf(modelPath(architecture), { architecture, seed: 21, nLayer: 2, nEmbd: 64, nHead: 4, nHeadKv: 2, nFf: 128, vocabSize });
-    await writeRandomAdapter(modelPath(architecture), adapterPath(architecture), { rank: 4, alpha: 16, seed: 5, bStd: 0.05 });
+    await writeTinyModelGguf(modelPath(architecture), { architecture, seed: 21, ...layout, vocabSize });
+    await writeRandomAdapter(modelPath(architecture), adapterPath(architecture), { rank, alpha: 16, seed: 5, bStd: 0.05 });
   }
+  await writeRandomAdapter(modelPath("phi3"), phi3LastDownAdapterPath, { rank, alpha: 16, seed: 5, bStd: 0.05, targets: ["down"], layers: [shape.nLayer - 1] });
   const f32 = typedBasePath("f32");
   await writeTinyModelGguf(f32, { architecture: "llama", seed: 21, nLayer: 2, nEmbd: 256, nHead: 4, nHeadKv: 2, nFf: 512, vocabSize });
   await writeRandomAdapter(f32, typedAdapterPath, { rank: 4, alpha: 16, seed: 5, bStd: 0.05 });
@@ -86,8 +92,31 @@ interface Comparison {
 }
 
 /**
+ * The element ranges of a fused tensor's parts, each checked on its own so that a part whose
+ * gradient is missing or wrong cannot hide behind the others' larger ones: lora_b of phi3's
+ * attn_qkv (ne [rank, out], rows q, k, v) and ffn_up (rows gate, up: 2·nFf of them, where llama's
+ * and qwen's ffn_up has nFf). One range for the rest.
+ */
+function tensorParts(name: string, size: number): { part: string; start: number; end: number }[] {
+  const { nEmbd, nHead, nHeadKv, nFf, rank } = shape;
+  const kvWidth = (nEmbd / nHead) * nHeadKv;
+  const rows = name.endsWith("attn_qkv.weight.lora_b")
+    ? [["q", nEmbd], ["k", kvWidth], ["v", kvWidth]] as const
+    : name.endsWith("ffn_up.weight.lora_b") && size === rank * 2 * nFf
+      ? [["gate", nFf], ["up", nFf]] as const
+      : [["", size / rank]] as const;
+  let start = 0;
+  return rows.map(([part, count]) => {
+    const range = { part, start, end: start + rank * count };
+    start = range.end;
+    return range;
+  });
+}
+
+/**
  * Central differences of `numeric`'s loss for the `count` largest-gradient elements of each tensor in
- * `names`, against `analytic`'s gradient (the same trainer, or one on another copy of the weights).
+ * `names` (of each part of a fused one), against `analytic`'s gradient (the same trainer, or one on
+ * another copy of the weights).
  */
 async function compareGradients(analytic: NativeTrainer, names: string[], count: number, epsilon: number, numeric = analytic): Promise<Comparison[]> {
   const window = makeWindow();
@@ -99,8 +128,13 @@ async function compareGradients(analytic: NativeTrainer, names: string[], count:
     const gradient = await analytic.readTensor(name, "gradient");
     const values = await numeric.readTensor(name, "value");
     // for A and B alike, pick the elements that matter most; for K/V under the bug all are ~0, so take any
-    const order = [...gradient.keys()].sort((a, b) => Math.abs(gradient[b]) - Math.abs(gradient[a])).slice(0, count);
-    for (const index of order) {
+    const order = tensorParts(name, gradient.length).flatMap(({ part, start, end }) =>
+      Array.from({ length: end - start }, (_, offset) => start + offset)
+        .sort((a, b) => Math.abs(gradient[b]) - Math.abs(gradient[a]))
+        .slice(0, count)
+        .map((index) => ({ index, part })),
+    );
+    for (const { index, part } of order) {
       const original = values[index];
       const centralDifference = async (step: number) => {
         values[index] = original + step;
@@ -116,22 +150,25 @@ async function compareGradients(analytic: NativeTrainer, names: string[], count:
       values[index] = original;
       await numeric.writeTensor(name, "value", values);
       // ggml-opt scales the loss by 1/period while it accumulates gradients over the period's windows
-      comparisons.push({ name: `${name}[${index}]`, analytic: gradient[index] * windowsPerOptimizerStep, numeric: numericGradient });
+      comparisons.push({ name: `${name}[${index}]${part ? ` (${part})` : ""}`, analytic: gradient[index] * windowsPerOptimizerStep, numeric: numericGradient });
     }
   }
   return comparisons;
 }
 
-const kinds = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"];
-const tensorNames = [0, 1].flatMap((layer) => kinds.flatMap((kind) => [`blk.${layer}.${kind}.weight.lora_a`, `blk.${layer}.${kind}.weight.lora_b`]));
+const separateKinds = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"];
+const fusedKinds = ["attn_qkv", "attn_output", "ffn_up", "ffn_down"];
+const adapterTensorNames = (kinds: string[]) =>
+  [0, 1].flatMap((layer) => kinds.flatMap((kind) => [`blk.${layer}.${kind}.weight.lora_a`, `blk.${layer}.${kind}.weight.lora_b`]));
+const tensorNames = adapterTensorNames(separateKinds);
 
 function relativeError({ analytic, numeric }: Comparison): number {
   return Math.abs(analytic - numeric) / Math.max(Math.abs(numeric), Math.abs(analytic), 1e-6);
 }
 
-async function expectGradientsMatch(label: string, analytic: NativeTrainer, numeric = analytic, relativeTolerance = 0.02): Promise<void> {
+async function expectGradientsMatch(label: string, analytic: NativeTrainer, numeric = analytic, names = tensorNames, relativeTolerance = 0.02): Promise<void> {
   try {
-    const comparisons = await compareGradients(analytic, tensorNames, 3, 2e-2, numeric);
+    const comparisons = await compareGradients(analytic, names, 3, 2e-2, numeric);
     const large = comparisons.filter((c) => Math.abs(c.numeric) > 5e-3);
     const worst = large.reduce((a, b) => (relativeError(a) > relativeError(b) ? a : b));
     console.log(
@@ -150,8 +187,23 @@ async function expectGradientsMatch(label: string, analytic: NativeTrainer, nume
 }
 
 describe("LoRA gradients match finite differences", () => {
-  it.each(tinyModelArchitectures)("%s: every adapter tensor kind (q, k, v, o, gate, up, down; A and B), with packed samples and a loss mask", async (architecture) => {
+  it.each(separateArchitectures)("%s: every adapter tensor kind (q, k, v, o, gate, up, down; A and B), with packed samples and a loss mask", async (architecture) => {
     await expectGradientsMatch(architecture, await openTrainer(architecture, false));
+  });
+
+  // phi3 multiplies through the fused weights and splits q/k/v by views; its fused ffn_up goes
+  // through ggml_swiglu of one tensor (llama-graph.cpp's build_ffn, LLM_FFN_SWIGLU without a gate),
+  // whose backward ggml does not implement: building it aborts the process with
+  // GGML_ASSERT(src1 && "backward pass only implemented for split swiglu"). So phi3 does not train
+  // yet, and only the last block's down, whose gradient needs no backward through a swiglu, is checked.
+  it("phi3: the last block's down (A and B), with packed samples and a loss mask", async () => {
+    const trainer = await openTrainer("phi3", false, { model: modelPath("phi3"), adapter: phi3LastDownAdapterPath });
+    await expectGradientsMatch("phi3 last down", trainer, undefined, adapterTensorNames(["ffn_down"]).filter((name) => name.startsWith(`blk.${shape.nLayer - 1}.`)));
+  });
+
+  // Each part of a fused lora_b checked on its own; needs the fused swiglu's backward (a patch).
+  it.skip("phi3: every adapter tensor kind (qkv, o, gate_up, down; A and B, each fused part of B)", async () => {
+    await expectGradientsMatch("phi3", await openTrainer("phi3", false), undefined, adapterTensorNames(fusedKinds));
   });
 
   // patches/0007: the loss over chunks of 48 labelled positions (each chunk's logits recomputed in the

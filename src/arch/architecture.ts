@@ -8,8 +8,11 @@ export interface GeneratedTensor {
   data: Float32Array;
 }
 
-/** LoRA target modules by their PEFT/Unsloth names (q_proj is q). */
-export type LoraTarget = "q" | "k" | "v" | "o" | "gate" | "up" | "down";
+/**
+ * LoRA target modules by their PEFT/Unsloth names (q_proj is q); qkv (qkv_proj) and gate_up
+ * (gate_up_proj) are the fused projections of families that keep them fused.
+ */
+export type LoraTarget = "q" | "k" | "v" | "o" | "gate" | "up" | "down" | "qkv" | "gate_up";
 
 /** Whether lora-gguf trains a family, and if not, what is missing (said when a run is refused). */
 export type FamilyTraining = { trains: true } | { trains: false; missing: string };
@@ -62,7 +65,10 @@ export interface ModelFamily {
    * post_attention_norm), of hidden_size or head_dim values; checked before anything is written.
    */
   requiredBlockVectors?: readonly { name: string; size: "hidden" | "head" }[];
-  /** The block tensor each LoRA target adapts, as llama.cpp names it (blk.N.<name>.weight). */
-  loraTargets: Readonly<Record<LoraTarget, string>>;
+  /**
+   * The block tensor each LoRA target of the family adapts, as llama.cpp names it
+   * (blk.N.<name>.weight); the targets listed are the family's, and a run's default is all of them.
+   */
+  loraTargets: Readonly<Partial<Record<LoraTarget, string>>>;
   training: FamilyTraining;
 }

@@ -62,7 +62,7 @@ export function registerTrainCommand(program: Command): void {
     .addOption(new Option("--format <format>", "dataset record format").choices(["auto", ...DATASET_FORMATS]).default("auto"))
     .option("--rank <n>", "LoRA rank r (default 16)", integerValue(1))
     .option("--alpha <x>", "LoRA alpha; updates are scaled by alpha/r (default 2*rank)", numberValue(0))
-    .option("--targets <list>", "modules to adapt: comma list of q,k,v,o,gate,up,down (or q_proj, ...), or all-linear (default all-linear)")
+    .option("--targets <list>", "modules to adapt: comma list of q,k,v,o,gate,up,down (qkv,o,gate_up,down where fused, as phi3) (or q_proj, ...), or all-linear (default all-linear)")
     .option("--layers <list>", "only adapt these blocks, e.g. 0-3,8 (default all)", layerListValue)
     .option("--lr <x>", "peak learning rate (default 2e-4)", numberValue(0))
     .option("--epochs <n>", "passes over the data (default 1)", integerValue(1))

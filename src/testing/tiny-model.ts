@@ -12,9 +12,9 @@ import { llamaSourceDir } from "./llama-source-dir.js";
 import { SeededRandom } from "../seeded-random.js";
 import { truncatedTokenizerEntries } from "./truncated-vocab.js";
 
-export type TinyModelArchitecture = "llama" | "qwen2" | "qwen3";
+export type TinyModelArchitecture = "llama" | "qwen2" | "qwen3" | "phi3";
 
-export const tinyModelArchitectures: readonly TinyModelArchitecture[] = ["llama", "qwen2", "qwen3"];
+export const tinyModelArchitectures: readonly TinyModelArchitecture[] = ["llama", "qwen2", "qwen3", "phi3"];
 
 /**
  * Storage types of the weight matrices: f32 or f16 throughout, or the mix `lora-gguf quantize --type
@@ -51,8 +51,8 @@ export interface TinyModelOptions {
   chatTemplate?: string;
   /**
    * Size of each attention head (even, for RoPE), written to <arch>.attention.key_length and
-   * value_length when given; it need not be nEmbd / nHead. llama and qwen3 only: qwen2 sizes its
-   * query and output projections by nEmbd. Default: nEmbd / nHead, keys not written.
+   * value_length when given; it need not be nEmbd / nHead. llama and qwen3 only: qwen2 and phi3 size
+   * their query and output projections by nEmbd. Default: nEmbd / nHead, keys not written.
    */
   headDim?: number;
   /** Leave out output.weight, so llama.cpp uses token_embd.weight as the output projection too. Default false. */
@@ -104,6 +104,11 @@ interface ArchitectureSpec {
   qkNorm: boolean;
   /** Whether the query width is nHead * head size rather than nEmbd. */
   headDimIndependent: boolean;
+  /**
+   * q/k/v as one attn_qkv ([q; k; v] rows) and gate/up as one ffn_up ([gate; up] rows), with the
+   * keys phi3's converter (src/arch/phi3.ts) writes for rope_scaling null and no sliding window.
+   */
+  fusedProjections: boolean;
 }
 
 /** After llama_model_<arch>::load_arch_tensors in deps/llama.cpp/src/models/<arch>.cpp. */
@@ -116,6 +121,7 @@ const ARCHITECTURES: Record<TinyModelArchitecture, ArchitectureSpec> = {
     qkvBias: false,
     qkNorm: false,
     headDimIndependent: true,
+    fusedProjections: false,
   },
   qwen2: {
     ropeFreqBase: 1_000_000,
@@ -125,6 +131,7 @@ const ARCHITECTURES: Record<TinyModelArchitecture, ArchitectureSpec> = {
     qkvBias: true,
     qkNorm: false,
     headDimIndependent: false,
+    fusedProjections: false,
   },
   qwen3: {
     ropeFreqBase: 1_000_000,
@@ -134,6 +141,18 @@ const ARCHITECTURES: Record<TinyModelArchitecture, ArchitectureSpec> = {
     qkvBias: false,
     qkNorm: true,
     headDimIndependent: true,
+    fusedProjections: false,
+  },
+  // Phi3MiniModel (conversion/phi.py); llama_model_phi3::load_arch_tensors sizes attn_qkv's q part by n_embd
+  phi3: {
+    ropeFreqBase: 10000,
+    rmsNormEpsilon: 1e-5,
+    writesVocabSize: false,
+    writesRopeDimensionCount: true,
+    qkvBias: false,
+    qkNorm: false,
+    headDimIndependent: false,
+    fusedProjections: true,
   },
 };
 
@@ -277,6 +296,10 @@ function resolveLayoutConfig<Weight extends ModelWeightType>(
     const names = weightTypes.map((name) => `"${name}"`).join(" or ");
     throw new LoraGgufError("E_INVALID_OPTION", `weightType must be ${names}, got ${String(config.weightType)}`);
   }
+  if (config.weightType === "q4_k_m" && ARCHITECTURES[config.architecture].fusedProjections) {
+    // llama-quant.cpp picks other types for attn_qkv than matrixType models
+    throw new LoraGgufError("E_INVALID_OPTION", `weightType "q4_k_m" is not modelled for ${config.architecture}'s fused projections`);
+  }
   if (config.weightType === "q4_k_m") {
     const rows = { nEmbd: config.nEmbd, nFf: config.nFf, "nHead times the head size": config.nHead * tinyModelHeadSize(config) };
     for (const [name, size] of Object.entries(rows)) {
@@ -305,9 +328,11 @@ function hyperparameterEntries(config: SparseModelConfig): GgufMetadataEntry[] {
   const key = (name: string) => `${architecture}.${name}`;
   const entries = [
     stringEntry("general.architecture", architecture),
-    stringEntry("general.name", `tiny-${architecture}`),
+    // llama.cpp gives "</s>" phi3's special-token attributes when general.name contains "phi3" or "phi-3"
+    stringEntry("general.name", spec.fusedProjections ? "tiny-fused" : `tiny-${architecture}`),
     uint32Entry("general.file_type", FILE_TYPE[config.weightType]),
   ];
+  if (spec.fusedProjections) return [...entries, ...fusedHyperparameterEntries(config)];
   if (spec.writesVocabSize) entries.push(uint32Entry(key("vocab_size"), config.vocabSize));
   entries.push(
     uint32Entry(key("context_length"), config.nCtx),
@@ -328,6 +353,25 @@ function hyperparameterEntries(config: SparseModelConfig): GgufMetadataEntry[] {
     float32Entry(key("attention.layer_norm_rms_epsilon"), spec.rmsNormEpsilon),
   );
   return entries;
+}
+
+/** phi3's keys in the order src/arch/phi3.ts writes them (rope_scaling null, sliding_window 0). */
+function fusedHyperparameterEntries(config: SparseModelConfig): GgufMetadataEntry[] {
+  const spec = ARCHITECTURES[config.architecture];
+  const key = (name: string) => `${config.architecture}.${name}`;
+  return [
+    uint32Entry(key("context_length"), config.nCtx),
+    uint32Entry(key("rope.scaling.original_context_length"), config.nCtx),
+    uint32Entry(key("embedding_length"), config.nEmbd),
+    uint32Entry(key("feed_forward_length"), config.nFf),
+    uint32Entry(key("block_count"), config.nLayer),
+    uint32Entry(key("attention.head_count"), config.nHead),
+    uint32Entry(key("attention.head_count_kv"), config.nHeadKv),
+    float32Entry(key("attention.layer_norm_rms_epsilon"), spec.rmsNormEpsilon),
+    uint32Entry(key("rope.dimension_count"), tinyModelHeadSize(config)),
+    float32Entry(key("rope.freq_base"), spec.ropeFreqBase),
+    uint32Entry(key("attention.sliding_window"), 0),
+  ];
 }
 
 /**
@@ -352,6 +396,16 @@ export function tinyModelTensors(config: SparseModelConfig): GgufTensorDeclarati
   for (let layer = 0; layer < config.nLayer; layer++) {
     const block = `blk.${layer}`;
     tensors.push(vector(`${block}.attn_norm.weight`, nEmbd));
+    if (spec.fusedProjections) {
+      tensors.push(
+        matrix(`${block}.attn_qkv.weight`, [nEmbd, qSize + 2 * kvSize], layer),
+        matrix(`${block}.attn_output.weight`, [qSize, nEmbd], layer),
+        vector(`${block}.ffn_norm.weight`, nEmbd),
+        matrix(`${block}.ffn_up.weight`, [nEmbd, 2 * nFf], layer),
+        matrix(`${block}.ffn_down.weight`, [nFf, nEmbd], layer),
+      );
+      continue;
+    }
     for (const [projection, size] of [["attn_q", qSize], ["attn_k", kvSize], ["attn_v", kvSize]] as const) {
       tensors.push(matrix(`${block}.${projection}.weight`, [nEmbd, size], layer));
       if (spec.qkvBias) tensors.push(vector(`${block}.${projection}.bias`, size));

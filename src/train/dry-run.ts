@@ -1,12 +1,13 @@
 import { estimateTrainingMemory, formatBytes, type TrainingMemoryEstimate } from "./memory-estimate.js";
+import type { LoraTarget } from "./lora-targets.js";
 import { windowBytes } from "./packing.js";
 import { prepareTrainingRun, type PreparedRun } from "./prepare-run.js";
 import { resolveTrainOptions, type ResolvedTrainConfig, type TrainOptions } from "./train-options.js";
 
 /** What a training run would do and need, decided without loading the model's weights. */
 export interface TrainingDryRun {
-  /** The resolved options, contextLength included (auto-picked when not given). */
-  config: ResolvedTrainConfig;
+  /** The resolved options, contextLength (auto-picked when not given) and targets included. */
+  config: ResolvedTrainConfig & { targets: LoraTarget[] };
   contextLength: number;
   /** Optimizer steps the run would take. */
   totalSteps: number;

@@ -1,32 +1,62 @@
 import { LoraGgufError } from "../errors.js";
-import { familyOfGgufArchitecture, modelFamilies, type LoraTarget } from "../arch/index.js";
+import { familyOfGgufArchitecture, modelFamilies, type LoraTarget, type ModelFamily } from "../arch/index.js";
 import type { GgufHeader } from "../gguf/index.js";
 
 export type { LoraTarget } from "../arch/index.js";
 
-/** Every target, in the order PEFT lists a block's modules; the default is all of them. */
+/** Every target, in the order PEFT lists a block's modules (a fused projection where its parts would be). */
+export const allLoraTargets: readonly LoraTarget[] = ["q", "k", "v", "qkv", "o", "gate", "up", "gate_up", "down"];
+
+/** The targets of families with separate projections (llama, qwen2, qwen3, gemma): their default is all of them. */
 export const defaultLoraTargets: readonly LoraTarget[] = ["q", "k", "v", "o", "gate", "up", "down"];
 
-/** Accepts PEFT's names too (q_proj, down_proj, ...) and "all-linear". */
-export function resolveLoraTargets(names: readonly string[] | string): LoraTarget[] {
-  const list = typeof names === "string" ? names.split(",") : [...names];
+/** A family's targets in PEFT's order: a run's default when it names none. */
+export function familyLoraTargets(family: ModelFamily): LoraTarget[] {
+  return allLoraTargets.filter((target) => family.loraTargets[target] !== undefined);
+}
+
+/**
+ * Accepts PEFT's names too (q_proj, qkv_proj, down_proj, ...). "all-linear" (or "all") alone gives
+ * undefined: every target of the model's family, known once its header is read.
+ */
+export function resolveLoraTargets(names: readonly string[] | string): LoraTarget[] | undefined {
+  const list = (typeof names === "string" ? names.split(",") : [...names]).map((name) => name.trim().toLowerCase()).filter(Boolean);
+  if (list.length === 0) throw new LoraGgufError("E_INVALID_OPTION", "no LoRA targets given");
+  if (list.some((name) => name === "all-linear" || name === "all")) return undefined;
   const targets = new Set<LoraTarget>();
-  for (const raw of list.map((name) => name.trim().toLowerCase()).filter(Boolean)) {
-    if (raw === "all-linear" || raw === "all") {
-      defaultLoraTargets.forEach((target) => targets.add(target));
-      continue;
-    }
+  for (const raw of list) {
     const short = raw.replace(/_proj$/, "") as LoraTarget;
-    if (!defaultLoraTargets.includes(short)) {
+    if (!allLoraTargets.includes(short)) {
       throw new LoraGgufError(
         "E_INVALID_OPTION",
-        `unknown LoRA target "${raw}"; use any of ${defaultLoraTargets.join(", ")} (or q_proj, ..., down_proj), or all-linear`,
+        `unknown LoRA target "${raw}"; use any of ${allLoraTargets.join(", ")} (or q_proj, ..., down_proj), or all-linear`,
       );
     }
     targets.add(short);
   }
-  if (targets.size === 0) throw new LoraGgufError("E_INVALID_OPTION", "no LoRA targets given");
-  return defaultLoraTargets.filter((target) => targets.has(target));
+  return allLoraTargets.filter((target) => targets.has(target));
+}
+
+/** What a family that fuses or separates projections offers instead of a target it lacks. */
+const insteadOf: Partial<Record<LoraTarget, LoraTarget[]>> = {
+  q: ["qkv"], k: ["qkv"], v: ["qkv"], gate: ["gate_up"], up: ["gate_up"], qkv: ["q", "k", "v"], gate_up: ["gate", "up"],
+};
+
+/** `targets` checked against the family's own (E_INVALID_OPTION naming what to use instead); undefined gives all of them. */
+export function checkFamilyLoraTargets(family: ModelFamily, targets: readonly LoraTarget[] | undefined): LoraTarget[] {
+  if (targets === undefined) return familyLoraTargets(family);
+  for (const target of targets) {
+    if (family.loraTargets[target] !== undefined) continue;
+    const alternatives = (insteadOf[target] ?? []).filter((other) => family.loraTargets[other] !== undefined);
+    const fused = family.fusedProjections ? "fuses its projections" : "keeps its projections separate";
+    throw new LoraGgufError(
+      "E_INVALID_OPTION",
+      `${family.ggufArchitecture} ${fused}, so "${target}" is not a LoRA target of it` +
+        `${alternatives.length > 0 ? `; use ${alternatives.join(", ")} (${alternatives.map((other) => `${other}_proj`).join(", ")})` : ""}` +
+        `; its targets are ${familyLoraTargets(family).join(", ")}`,
+    );
+  }
+  return [...targets];
 }
 
 export interface LoraTargetTensor {
@@ -39,8 +69,8 @@ export interface LoraTargetTensor {
   outputSize: number;
 }
 
-/** The base tensors the adapter will modify, with their shapes, from the base model's header. */
-export function findLoraTargetTensors(header: GgufHeader, targets: readonly LoraTarget[], layers?: readonly number[]): LoraTargetTensor[] {
+/** The base tensors the adapter will modify, with their shapes, from the base model's header; targets undefined: all of the family's. */
+export function findLoraTargetTensors(header: GgufHeader, targets: readonly LoraTarget[] | undefined, layers?: readonly number[]): LoraTargetTensor[] {
   const architecture = header.metadataByKey.get("general.architecture")?.value;
   const family = familyOfGgufArchitecture(architecture);
   if (!family) {
@@ -48,14 +78,15 @@ export function findLoraTargetTensors(header: GgufHeader, targets: readonly Lora
   }
   const blockCount = Number(header.metadataByKey.get(`${String(architecture)}.block_count`)?.value ?? 0);
   const wantedLayers = layers ?? Array.from({ length: blockCount }, (_, index) => index);
+  const checkedTargets = checkFamilyLoraTargets(family, targets);
   const byName = new Map(header.tensors.map((tensor) => [tensor.name, tensor]));
   const found: LoraTargetTensor[] = [];
   for (const layer of wantedLayers) {
     if (!Number.isInteger(layer) || layer < 0 || layer >= blockCount) {
       throw new LoraGgufError("E_INVALID_OPTION", `layer ${layer} does not exist; the model has layers 0 to ${blockCount - 1}`);
     }
-    for (const target of targets) {
-      const baseName = `blk.${layer}.${family.loraTargets[target]}.weight`;
+    for (const target of checkedTargets) {
+      const baseName = `blk.${layer}.${family.loraTargets[target]!}.weight`;
       const tensor = byName.get(baseName);
       if (!tensor) {
         throw new LoraGgufError("E_WRONG_KIND", `the model has no ${baseName}, so "${target}" cannot be a LoRA target`);

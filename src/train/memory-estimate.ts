@@ -322,9 +322,12 @@ function estimateParts(header: GgufHeader, shape: ModelShape, params: TrainingMe
   };
 }
 
+/** The fused target whose LoRA adapts a projection where the family fuses it. */
+const fusedTargetOf: Partial<Record<LoraTarget, LoraTarget>> = { q: "qkv", k: "qkv", v: "qkv", gate: "gate_up", up: "gate_up" };
+
 /**
  * What the graph keeps from the forward pass until the backward pass has used it, walked block by
- * block as llama.cpp builds llama/qwen2/qwen3 graphs: a node's inputs are kept when its backward
+ * block as llama.cpp builds llama/qwen2/qwen3 graphs (phi3's too, its fused targets as their parts): a node's inputs are kept when its backward
  * needs them and something before it depends on a LoRA parameter (ggml builds no backward for
  * nodes that do not). Floats per token, and the attention heads whose softmax rows are kept.
  */
@@ -342,7 +345,8 @@ function keptActivations(
   for (let layer = 0; layer < shape.blockCount; layer++) {
     const layerStart = floatsPerToken;
     const targets = targetsByLayer.get(layer) ?? new Set<LoraTarget>();
-    const has = (target: LoraTarget) => targets.has(target);
+    // a fused target (phi3's qkv, gate_up) adapts each of its parts: it keeps what they keep
+    const has = (target: LoraTarget) => targets.has(target) || targets.has(fusedTargetOf[target] ?? target);
     const queryWidth = shape.headCount[layer] * shape.keyLength;
     const keyWidth = shape.headCountKv[layer] * shape.keyLength;
     const valueWidth = shape.headCountKv[layer] * shape.valueLength;

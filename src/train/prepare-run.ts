@@ -9,7 +9,7 @@ import { checkLlamaLoadable } from "../gguf/llama-loader-checks.js";
 import { GGML_TYPES, ggmlTypeInfo, readGgufHeader, type GgufHeader } from "../gguf/index.js";
 import { loadNative } from "../native.js";
 import { baseModelFingerprint, baseModelIdentity } from "./base-fingerprint.js";
-import { findLoraTargetTensors } from "./lora-targets.js";
+import { checkFamilyLoraTargets, findLoraTargetTensors, type LoraTarget } from "./lora-targets.js";
 import { thinkingTemplateVariables, type ResolvedTrainConfig } from "./train-options.js";
 import { autoContextLength, planTraining, type TrainingPlan } from "./training-plan.js";
 import { tokenizeConversations, type TrainingSample } from "./training-samples.js";
@@ -20,7 +20,8 @@ export /** Everything about a run that does not depend on the step: what the tra
 interface PreparedRun {
   /** The tokenized samples, before the validation split and packing (for previews and statistics). */
   samples: TrainingSample[];
-  config: ResolvedTrainConfig;
+  /** The run's configuration with its targets resolved for the model's family. */
+  config: ResolvedTrainConfig & { targets: LoraTarget[] };
   header: GgufHeader;
   architecture: string;
   plan: TrainingPlan;
@@ -52,7 +53,8 @@ export async function prepareTrainingRun(config: ResolvedTrainConfig): Promise<P
   await checkLlamaLoadable("train", config.model, header);
   checkTrainableWeightTypes(config.model, header);
   // fail on the options before the (possibly long) dataset load
-  findLoraTargetTensors(header, config.targets, config.layers);
+  const targets = checkFamilyLoraTargets(family, config.targets);
+  findLoraTargetTensors(header, targets, config.layers);
 
   const dataset = await loadDataset(config.data, { format: config.format, onBadRow: config.onBadRow });
   const template = config.chatTemplate ?? (config.noChatTemplate ? undefined : readChatTemplateFromGguf(header));
@@ -86,7 +88,7 @@ export async function prepareTrainingRun(config: ResolvedTrainConfig): Promise<P
     });
     return {
       samples,
-      config: { ...config, contextLength },
+      config: { ...config, contextLength, targets },
       header,
       architecture,
       plan,

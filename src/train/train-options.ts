@@ -6,7 +6,7 @@ import {
   optionalBoolean, optionalFunction, optionalInteger, optionalSignal, rejectUnknownOptions, requireOptionsObject, requireString,
 } from "../validate.js";
 import type { LearningRateScheduler } from "./learning-rate-schedule.js";
-import { defaultLoraTargets, resolveLoraTargets, type LoraTarget } from "./lora-targets.js";
+import { resolveLoraTargets, type LoraTarget } from "./lora-targets.js";
 
 export interface TrainProgress {
   /** Optimizer steps done, of `totalSteps`. */
@@ -36,7 +36,11 @@ export interface TrainOptions {
   rank?: number;
   /** LoRA alpha; the update is scaled by alpha / r. Default 32 (2·r, as LLaMA-Factory). */
   alpha?: number;
-  /** Target modules: q, k, v, o, gate, up, down (or q_proj...), or "all-linear". Default all seven. */
+  /**
+   * Target modules: q, k, v, o, gate, up, down (or q_proj...); qkv, o, gate_up, down for a family
+   * with fused projections (phi3); or "all-linear". Default all of the model's family's (seven,
+   * or phi3's four).
+   */
   targets?: readonly string[] | string;
   /** Only adapt these layers (block indices). Default all. */
   layers?: readonly number[];
@@ -100,7 +104,8 @@ export interface ResolvedTrainConfig {
   format: "auto" | DatasetFormat;
   rank: number;
   alpha: number;
-  targets: LoraTarget[];
+  /** Undefined: every target of the model's family (prepareTrainingRun resolves it). */
+  targets?: LoraTarget[];
   layers?: number[];
   learningRate: number;
   scheduler: LearningRateScheduler;
@@ -192,7 +197,7 @@ export function resolveTrainOptions(options: unknown): { config: ResolvedTrainCo
     format,
     rank,
     alpha: optionalNumber(where, "alpha", raw.alpha, 1e-6, 1e6) ?? 2 * rank,
-    targets: raw.targets === undefined ? [...defaultLoraTargets] : resolveLoraTargets(raw.targets as string[] | string),
+    targets: raw.targets === undefined ? undefined : resolveLoraTargets(raw.targets as string[] | string),
     layers,
     learningRate: optionalNumber(where, "learningRate", raw.learningRate, 0, 1) ?? 2e-4,
     scheduler,

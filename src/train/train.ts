@@ -94,7 +94,7 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
   const interrupt = () => trainer?.interrupt();
   const started = performance.now();
   try {
-    const startTensors = checkpoint?.tensors ?? initialAdapterTensors(findLoraTargetTensors(run.header, config.targets, config.layers), config.rank, config.seed);
+    const startTensors = checkpoint?.tensors ?? initialAdapterTensors(findLoraTargetTensors(run.header, run.config.targets, config.layers), config.rank, config.seed);
     await writeAdapterGguf(outputs.startAdapter, { architecture: run.architecture, alpha: config.alpha, tensors: startTensors });
     const metrics: MetricsRecord[] = checkpoint ? await readMetricsUpTo(files.metrics, checkpoint.step) : [];
     await outputs.writeWhole(files.metrics, metrics.map((record) => `${JSON.stringify(record)}\n`).join(""));
