@@ -250,7 +250,7 @@ describe("convert: Gemma2ForCausalLM and Gemma3ForCausalLM", () => {
       await expectError(
         train({ model, data, output: path.join(temp.dir, `${architecture}-adapter.gguf`) }),
         "E_UNSUPPORTED_ARCH",
-        new RegExp(`is a ${architecture} model \\(training Gemma needs K/V gradients through the attention softcap and the sliding-window cache, which are not gradient-checked yet\\); lora-gguf trains llama, qwen2, qwen3 so far`),
+        new RegExp(`is a ${architecture} model \\(training Gemma needs K/V gradients through the attention softcap and the sliding-window cache, which are not gradient-checked yet\\); lora-gguf trains llama, qwen2, qwen3, phi3 so far`),
       );
     }
   });

@@ -159,16 +159,16 @@ describe("convert: Phi3ForCausalLM", () => {
     expect((await readFile(path.join(exported, file))).equals(await readFile(path.join(peft, file)))).toBe(true);
   });
 
-  it("train refuses a converted Phi-3, saying what is missing", async () => {
+  it("a converted Phi-3 trains on its fused targets (qkv, o, gate_up, down)", async () => {
     const dir = await tinyPhi3("train", {});
     const model = path.join(temp.dir, "train-model.gguf");
     await convert(dir, model);
     const data = path.join(temp.dir, "phi3-data.jsonl");
-    await writeFile(data, `${JSON.stringify({ text: "hello there" })}\n`);
-    await expectError(
-      train({ model, data, output: path.join(temp.dir, "phi3-adapter.gguf") }),
-      "E_UNSUPPORTED_ARCH",
-      /is a phi3 model \(ggml has no backward pass for the SwiGLU of phi3's fused gate_up projection yet\); lora-gguf trains llama, qwen2, qwen3 so far/,
-    );
+    await writeFile(data, `${JSON.stringify({ text: "hello there, this is a short text to train on" })}\n`);
+    const result = await train({ model, data, output: path.join(temp.dir, "phi3-adapter.gguf"), maxSteps: 2, epochs: 2, threads: 2 });
+    expect(result.steps).toBe(2);
+    expect(Number.isFinite(result.finalLoss)).toBe(true);
+    const names = (await readGgufHeader(result.adapter)).tensors.map((tensor) => tensor.name).filter((name) => name.startsWith("blk.0.")).sort();
+    expect(names).toEqual(["attn_output", "attn_qkv", "ffn_down", "ffn_up"].flatMap((tensor) => [`blk.0.${tensor}.weight.lora_a`, `blk.0.${tensor}.weight.lora_b`]));
   });
 });

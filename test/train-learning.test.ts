@@ -64,6 +64,25 @@ describe("train: a tiny model learns a small task", () => {
   });
 });
 
+describe("train: a tiny phi3 (fused qkv and gate_up) learns the same task", () => {
+  it("16/16 answers reproduced, each ending with EOS", async () => {
+    const { writeTinyModelGguf } = await import("../src/testing/tiny-model.js");
+    const phi3 = path.join(temp.dir, "phi3.gguf");
+    await writeTinyModelGguf(phi3, { architecture: "phi3", seed: 3, chatTemplate: instTemplate });
+    const output = path.join(temp.dir, "phi3-out", "adapter.gguf");
+    (await import("node:fs")).mkdirSync(path.dirname(output));
+    const result = await train({ model: phi3, data, output, rank: 16, alpha: 32, learningRate: 3e-3, epochs: 60, seed: 1, threads: 2 });
+    expect(result.finalLoss).toBeLessThan(result.firstLoss * 0.5);
+    expect((await inspect(output)).adapter?.targetCount).toBe(2 * 4);
+    const completions = await greedyCompletions(phi3, examples.map((e) => renderedPrompt(e.prompt)), { adapterPath: output, maxTokens: 24 });
+    const reproduced = completions.filter((completion, index) => completion.text.trim() === examples[index].response).length;
+    const stopped = completions.filter((completion) => completion.endedWithEog).length;
+    console.log(`phi3: steps ${result.steps}, loss ${result.firstLoss.toFixed(3)} -> ${result.finalLoss.toFixed(3)}; reproduced ${reproduced}/${examples.length}, ended with EOS ${stopped}/${examples.length}`);
+    expect(reproduced).toBe(examples.length);
+    expect(stopped).toBe(examples.length);
+  });
+});
+
 describe("train: deeper models", () => {
   it("a 24-layer model with every target: the training graph fits (llama.cpp sizes graphs for inference)", async () => {
     const deep = path.join(temp.dir, "deep.gguf");

@@ -38,7 +38,8 @@ export const phi3Architecture: ModelFamily = {
   loraTargets: { qkv: "attn_qkv", o: "attn_output", gate_up: "ffn_up", down: "ffn_down" },
   // llama.cpp's phi3 graph applies SwiGLU to the fused ffn_up as one tensor (build_ffn's
   // ggml_swiglu), whose backward ggml asserts on: training needs a patch (test/train-gradients.test.ts)
-  training: { trains: false, missing: "ggml has no backward pass for the SwiGLU of phi3's fused gate_up projection yet" },
+  // the fused SwiGLU's backward and the strided q/k/v views' are patches/0009
+  training: { trains: true },
 };
 
 interface Phi3Rope {
