@@ -46,6 +46,28 @@ describe("merge", () => {
     expect(difference).toBeLessThan(1e-4);
   });
 
+  it("phi3 (fused attn_qkv and ffn_up): the merged model equals base + adapter applied at run time within 1e-4; the adapter exports to PEFT", async () => {
+    const { writeTinyModelGguf } = await import("../src/testing/tiny-model.js");
+    const phi3 = path.join(temp.dir, "phi3.gguf");
+    await writeTinyModelGguf(phi3, { architecture: "phi3", seed: 17, nLayer: 2, nEmbd: 256, nHead: 4, nHeadKv: 2, nFf: 512, vocabSize: 1024 });
+    const adapter = path.join(temp.dir, "phi3-adapter.gguf");
+    await writeRandomAdapter(phi3, adapter, { rank: 8, alpha: 16, seed: 1, bStd: 0.05 });
+    const output = path.join(temp.dir, "merged-phi3.gguf");
+    const result = await merge({ model: phi3, adapters: [{ path: adapter }], output });
+    expect(result.mergedTensorCount).toBe(2 * 4);
+    const merged = await tokenSequenceProbabilities(output, sequences);
+    const runtime = await tokenSequenceProbabilities(phi3, sequences, { adapterPath: adapter });
+    const plain = await tokenSequenceProbabilities(phi3, sequences);
+    console.log(`phi3 merged vs runtime adapter: ${maxAbsDifference(merged, runtime).toExponential(2)}; adapter effect ${maxAbsDifference(plain, runtime).toFixed(4)}`);
+    expect(maxAbsDifference(plain, runtime)).toBeGreaterThan(1e-3);
+    expect(maxAbsDifference(merged, runtime)).toBeLessThan(1e-4);
+
+    // and the same adapter exports to PEFT under Phi-3's fused module names
+    const { exportPeft } = await import("../src/index.js");
+    const exported = await exportPeft(adapter, path.join(temp.dir, "phi3-peft"));
+    expect(exported.targetModules).toEqual(["down_proj", "gate_up_proj", "o_proj", "qkv_proj"]);
+  });
+
   it("two adapters with scales equal their run-time combination", async () => {
     const output = path.join(temp.dir, "merged-ab.gguf");
     await merge({ model: base, adapters: [{ path: adapterA, scale: 1 }, { path: adapterB, scale: 0.5 }], output });
