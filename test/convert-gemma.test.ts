@@ -12,8 +12,8 @@ import { readGgufHeader, train } from "../src/index.js";
 import type { TinyHfCheckpointOptions } from "../src/testing/tiny-hf-checkpoint.js";
 import { tinyHfTokenizer } from "../src/testing/tiny-hf-tokenizer.js";
 import { expectError } from "./helpers/expect-error.js";
-import { hfReferenceNextTokenProbabilities, maxAbsDifference, REFERENCE_SEQUENCES, writeReferenceCheckpoint } from "./helpers/hf-reference-forward.js";
-import { tokenSequenceProbabilities as llamaCppProbabilities } from "./helpers/llama-eval.js";
+import { hfReferenceNextTokenProbabilities, REFERENCE_SEQUENCES, writeReferenceCheckpoint } from "./helpers/hf-reference-forward.js";
+import { maxAbsDifference, tokenSequenceProbabilities as llamaCppProbabilities } from "./helpers/llama-eval.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
 
 const temp = makeTempDir("convert-g2g3");

@@ -9,8 +9,8 @@ import { convert } from "../src/convert/convert.js";
 import { inspect, readGgufHeader } from "../src/index.js";
 import type { TinyHfCheckpointOptions } from "../src/testing/tiny-hf-checkpoint.js";
 import { tinyHfTokenizer } from "../src/testing/tiny-hf-tokenizer.js";
-import { hfReferenceNextTokenProbabilities, maxAbsDifference, REFERENCE_SEQUENCES, writeReferenceCheckpoint } from "./helpers/hf-reference-forward.js";
-import { tokenSequenceProbabilities as llamaCppProbabilities } from "./helpers/llama-eval.js";
+import { hfReferenceNextTokenProbabilities, REFERENCE_SEQUENCES, writeReferenceCheckpoint } from "./helpers/hf-reference-forward.js";
+import { maxAbsDifference, tokenSequenceProbabilities as llamaCppProbabilities } from "./helpers/llama-eval.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
 
 const temp = makeTempDir("convert");

@@ -5,6 +5,7 @@ import { openCheckpointTensors, readTensorBytes } from "../src/convert/safetenso
 import { writeSafetensorsFile, type SafetensorsTensorWithData } from "../src/convert/safetensors-writer.js";
 import { writeTinyHfCheckpoint, type TinyHfArchitecture, type TinyHfCheckpointOptions } from "../src/testing/tiny-hf-checkpoint.js";
 import { hfRotaryInverseFrequencies, loadHfReferenceModel } from "./helpers/hf-reference-forward.js";
+import { maxAbsDifference } from "./helpers/llama-eval.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
 
 const temp = makeTempDir("hf-reference");
@@ -38,11 +39,6 @@ function tinyOptions(architecture: TinyHfArchitecture, dtype: "float32" | "bfloa
 }
 
 const prompt = [3, 17, 5, 29, 8, 8, 1];
-
-function maxAbsDifference(a: Float64Array, b: Float64Array): number {
-  expect(a.length).toBe(b.length);
-  return a.reduce((max, value, index) => Math.max(max, Math.abs(value - b[index])), 0);
-}
 
 function softmax(values: number[]): number[] {
   const max = Math.max(...values);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isLoraGgufError, merge, quantize, readGgufHeader, train } from "../src/index.js";
 import { writeTinyLlamaGguf } from "../src/testing/tiny-llama.js";
 import { baseModelFingerprint, baseModelIdentity } from "../src/train/base-fingerprint.js";
-import { tokenSequenceProbabilities } from "./helpers/llama-eval.js";
+import { maxAbsDifferenceOfRows, tokenSequenceProbabilities } from "./helpers/llama-eval.js";
 import { instTemplate, writeMemorizationJsonl } from "./helpers/memorization-task.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
 
@@ -33,12 +33,6 @@ beforeAll(async () => {
 }, 240_000);
 afterAll(() => temp.cleanup());
 
-function maxAbsDifference(a: Float64Array[], b: Float64Array[]): number {
-  let max = 0;
-  a.forEach((row, index) => row.forEach((value, i) => (max = Math.max(max, Math.abs(value - b[index][i])))));
-  return max;
-}
-
 describe("QLoRA: trained on a quantized copy, merged into the original", () => {
   it("every encoding of one model shares its identity; another model of the same shapes does not; fingerprints tell encodings apart", async () => {
     const identity = async (name: string) => baseModelIdentity(file(name), await readGgufHeader(file(name)));
@@ -61,10 +55,10 @@ describe("QLoRA: trained on a quantized copy, merged into the original", () => {
       const merged = await tokenSequenceProbabilities(file(`merged-${trainedOn}-into-f32.gguf`), sequences);
       const runtime = await tokenSequenceProbabilities(file("base-f32.gguf"), sequences, { adapterPath: adapters[trainedOn] });
       const plain = await tokenSequenceProbabilities(file("base-f32.gguf"), sequences);
-      const difference = maxAbsDifference(merged, runtime);
-      console.log(`${trainedOn} adapter merged into f32: max |p - p_runtime| = ${difference.toExponential(2)}; the adapter moves p by up to ${maxAbsDifference(runtime, plain).toFixed(4)}`);
+      const difference = maxAbsDifferenceOfRows(merged, runtime);
+      console.log(`${trainedOn} adapter merged into f32: max |p - p_runtime| = ${difference.toExponential(2)}; the adapter moves p by up to ${maxAbsDifferenceOfRows(runtime, plain).toFixed(4)}`);
       expect(difference).toBeLessThan(1e-4);
-      expect(maxAbsDifference(runtime, plain)).toBeGreaterThan(1e-3);
+      expect(maxAbsDifferenceOfRows(runtime, plain)).toBeGreaterThan(1e-3);
     });
   }
 

@@ -565,14 +565,6 @@ export const REFERENCE_SEQUENCES = [
   [250, 251, 252, 253, 254, 255, 256, 257],
 ];
 
-/** The largest elementwise |a - b| of two probability rows of equal length. */
-export function maxAbsDifference(a: Float64Array, b: Float64Array): number {
-  if (a.length !== b.length) throw new Error(`rows of ${a.length} and ${b.length} values`);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
-}
-
 /** The tiny checkpoint (2 layers, width 64, 4 heads / 2 KV heads) the conversion tests run the reference on, with `tokenizer`. */
 export async function writeReferenceCheckpoint(dir: string, tokenizer: TinyHfTokenizer, options: Partial<TinyHfCheckpointOptions> & Pick<TinyHfCheckpointOptions, "seed">): Promise<void> {
   await writeTinyHfCheckpoint(dir, {

@@ -93,3 +93,17 @@ export function tokenCrossEntropy(logits: ReadonlyMap<number, number>, token: nu
   for (const value of logits.values()) total += Math.exp(value - max);
   return -(logits.get(token)! - max - Math.log(total));
 }
+
+/** The largest elementwise |a - b| of two probability rows of equal length. */
+export function maxAbsDifference(a: Float64Array, b: Float64Array): number {
+  if (a.length !== b.length) throw new Error(`rows of ${a.length} and ${b.length} values`);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}
+
+/** The largest elementwise |a - b| over rows of probabilities (one row per sequence). */
+export function maxAbsDifferenceOfRows(a: readonly Float64Array[], b: readonly Float64Array[]): number {
+  if (a.length !== b.length) throw new Error(`${a.length} and ${b.length} rows`);
+  return a.reduce((max, row, index) => Math.max(max, maxAbsDifference(row, b[index])), 0);
+}
