@@ -166,9 +166,22 @@ function relativeError({ analytic, numeric }: Comparison): number {
   return Math.abs(analytic - numeric) / Math.max(Math.abs(numeric), Math.abs(analytic), 1e-6);
 }
 
-async function expectGradientsMatch(label: string, analytic: NativeTrainer, numeric = analytic, names = tensorNames, relativeTolerance = 0.02): Promise<void> {
+/**
+ * The finite-difference step and the relative tolerance for an architecture. Gemma's GELU runs through
+ * ggml's f16 table (GGML_GELU_FP16 in ggml-cpu/vec.h): the loss is a staircase in each gate input, and
+ * at a step of 2e-2 the difference quotients of every tensor before the last GELU carry a few percent
+ * of it (gemma3: median 8.4e-3, worst 5.9e-2; 2.5e-3 and 2.1e-2 at 8e-2, falling as 1/step, which is
+ * noise and not a gradient error). The last block's up and down, which the table does not reach,
+ * agree within 1.4e-3 at either step.
+ */
+function checkSettings(architecture: TinyModelArchitecture | "llama-256"): { epsilon: number; relativeTolerance: number } {
+  return architecture.startsWith("gemma") ? { epsilon: 8e-2, relativeTolerance: 0.04 } : { epsilon: 2e-2, relativeTolerance: 0.02 };
+}
+
+async function expectGradientsMatch(label: string, analytic: NativeTrainer, numeric = analytic, names = tensorNames, settings = checkSettings("llama")): Promise<void> {
+  const { epsilon, relativeTolerance } = settings;
   try {
-    const comparisons = await compareGradients(analytic, names, 3, 2e-2, numeric);
+    const comparisons = await compareGradients(analytic, names, 3, epsilon, numeric);
     const large = comparisons.filter((c) => Math.abs(c.numeric) > 5e-3);
     const worst = large.reduce((a, b) => (relativeError(a) > relativeError(b) ? a : b));
     console.log(
@@ -178,6 +191,7 @@ async function expectGradientsMatch(label: string, analytic: NativeTrainer, nume
     for (const comparison of comparisons) {
       expect(Math.abs(comparison.numeric), comparison.name).toBeGreaterThan(1e-4);
       // the f32 loss resolves ~5e-7, which over a step of 1e-2 is ~1e-4 of noise in a difference quotient
+      // (gemma: see checkSettings)
       expect(Math.abs(comparison.analytic - comparison.numeric), comparison.name).toBeLessThan(2e-4 + relativeTolerance * Math.abs(comparison.numeric));
     }
   } finally {
@@ -188,7 +202,7 @@ async function expectGradientsMatch(label: string, analytic: NativeTrainer, nume
 
 describe("LoRA gradients match finite differences", () => {
   it.each(separateArchitectures)("%s: every adapter tensor kind (q, k, v, o, gate, up, down; A and B), with packed samples and a loss mask", async (architecture) => {
-    await expectGradientsMatch(architecture, await openTrainer(architecture, false));
+    await expectGradientsMatch(architecture, await openTrainer(architecture, false), undefined, tensorNames, checkSettings(architecture));
   });
 
   // phi3 multiplies through the fused weights and splits q/k/v by strided views; its fused ffn_up
@@ -210,9 +224,9 @@ describe("LoRA gradients match finite differences", () => {
   it.each([
     ["chunked loss and attention", { lossChunkRows: 48, attentionChunkRows: 64 }],
     ["chunked, with layers recomputed", { lossChunkRows: 48, attentionChunkRows: 64, recomputeLayers: true }],
-  ] as const)("%s: every adapter tensor kind on llama and qwen3", async (_label, memory) => {
-    for (const architecture of ["llama", "qwen3"] as const) {
-      await expectGradientsMatch(`${architecture} ${_label}`, await openTrainer(architecture, false, undefined, memory));
+  ] as const)("%s: every adapter tensor kind on llama, qwen3 and gemma2 (its softcapped, sliding-window attention)", async (_label, memory) => {
+    for (const architecture of ["llama", "qwen3", "gemma2"] as const) {
+      await expectGradientsMatch(`${architecture} ${_label}`, await openTrainer(architecture, false, undefined, memory), undefined, tensorNames, checkSettings(architecture));
     }
   });
 
@@ -226,9 +240,17 @@ describe("LoRA gradients match finite differences", () => {
     await expectGradientsMatch(`llama ${type}`, analytic, numeric);
   });
 
-  it("with upstream attention through the KV cache, K and V gradients are wrong (the check catches the bug)", async () => {
-    const trainer = await openTrainer("llama", true);
+  // gemma2 through the sliding-window cache pair (llama_kv_cache_iswa), which patches/0010 routes like the single cache
+  it.each(["llama", "gemma2"] as const)("%s: with upstream attention through the KV cache, K and V gradients are wrong (the check catches the bug)", async (architecture) => {
+    const trainer = await openTrainer(architecture, true);
+    const ours = await openTrainer(architecture, false);
     try {
+      // the same forward pass either way: our attention over the window's own K/V, masked as the cache's
+      // cells would be (for gemma2's sliding layer too), computes the loss the cache path does
+      const window = makeWindow();
+      const throughCache = (await trainer.step({ ...window, train: false })).crossEntropySum;
+      const throughWindow = (await ours.step({ ...window, train: false })).crossEntropySum;
+      expect(Math.abs(throughWindow - throughCache)).toBeLessThan(1e-5 * Math.abs(throughCache));
       const comparisons = await compareGradients(trainer, ["blk.0.attn_k.weight.lora_b", "blk.0.attn_v.weight.lora_b"], 2, 1e-2);
       for (const comparison of comparisons) {
         console.log(`KV-cache attention: ${comparison.name} analytic ${comparison.analytic}, numeric ${comparison.numeric}`);
@@ -236,6 +258,7 @@ describe("LoRA gradients match finite differences", () => {
       }
     } finally {
       await trainer.close();
+      await ours.close();
     }
   });
 });

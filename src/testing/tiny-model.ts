@@ -12,9 +12,9 @@ import { llamaSourceDir } from "./llama-source-dir.js";
 import { SeededRandom } from "../seeded-random.js";
 import { truncatedTokenizerEntries } from "./truncated-vocab.js";
 
-export type TinyModelArchitecture = "llama" | "qwen2" | "qwen3" | "phi3";
+export type TinyModelArchitecture = "llama" | "qwen2" | "qwen3" | "phi3" | "gemma2" | "gemma3";
 
-export const tinyModelArchitectures: readonly TinyModelArchitecture[] = ["llama", "qwen2", "qwen3", "phi3"];
+export const tinyModelArchitectures: readonly TinyModelArchitecture[] = ["llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3"];
 
 /**
  * Storage types of the weight matrices: f32 or f16 throughout, or the mix `lora-gguf quantize --type
@@ -55,7 +55,7 @@ export interface TinyModelOptions {
    * their query and output projections by nEmbd. Default: nEmbd / nHead, keys not written.
    */
   headDim?: number;
-  /** Leave out output.weight, so llama.cpp uses token_embd.weight as the output projection too. Default false. */
+  /** Leave out output.weight, so llama.cpp uses token_embd.weight as the output projection too. Default false (gemma2: always tied). */
   tiedEmbeddings?: boolean;
 }
 
@@ -109,7 +109,18 @@ interface ArchitectureSpec {
    * keys phi3's converter (src/arch/phi3.ts) writes for rope_scaling null and no sliding window.
    */
   fusedProjections: boolean;
+  /**
+   * Gemma's layout: norms after attention and after the feed-forward (post_attention_norm,
+   * post_ffw_norm), GELU, and `gemmaKeys`: softcaps and sliding-window layers.
+   */
+  gemma?: { gemmaKeys: GgufMetadataEntry[]; tiedOnly: boolean };
 }
+
+/**
+ * Sliding window and softcaps of the tiny Gemma models: a window shorter than the tests' sequences,
+ * and caps near the scores' and logits' scale, so that each changes what the model computes.
+ */
+export const TINY_GEMMA = { slidingWindow: 16, attentionSoftcap: 1.5, finalSoftcap: 6 } as const;
 
 /** After llama_model_<arch>::load_arch_tensors in deps/llama.cpp/src/models/<arch>.cpp. */
 const ARCHITECTURES: Record<TinyModelArchitecture, ArchitectureSpec> = {
@@ -153,6 +164,46 @@ const ARCHITECTURES: Record<TinyModelArchitecture, ArchitectureSpec> = {
     qkNorm: false,
     headDimIndependent: false,
     fusedProjections: true,
+  },
+  // Gemma2Model (conversion/gemma.py): both softcaps, every other layer sliding (layer 0 slides, 1 is global);
+  // the output is always the token embedding
+  gemma2: {
+    ropeFreqBase: 10000,
+    rmsNormEpsilon: 1e-6,
+    writesVocabSize: false,
+    writesRopeDimensionCount: false,
+    qkvBias: false,
+    qkNorm: false,
+    headDimIndependent: true,
+    fusedProjections: false,
+    gemma: {
+      tiedOnly: true,
+      gemmaKeys: [
+        float32Entry("gemma2.attn_logit_softcapping", TINY_GEMMA.attentionSoftcap),
+        float32Entry("gemma2.final_logit_softcapping", TINY_GEMMA.finalSoftcap),
+        uint32Entry("gemma2.attention.sliding_window", TINY_GEMMA.slidingWindow),
+      ],
+    },
+  },
+  // Gemma3Model: q/k norms, no softcaps, sliding layers with their own rope base; the pattern key makes
+  // layer 0 of 2 slide and layer 1 global (Gemma 3's own pattern, 5 sliding to 1 global, needs 6 layers)
+  gemma3: {
+    ropeFreqBase: 1_000_000,
+    rmsNormEpsilon: 1e-6,
+    writesVocabSize: false,
+    writesRopeDimensionCount: false,
+    qkvBias: false,
+    qkNorm: true,
+    headDimIndependent: true,
+    fusedProjections: false,
+    gemma: {
+      tiedOnly: false,
+      gemmaKeys: [
+        float32Entry("gemma3.rope.freq_base_swa", 10000),
+        uint32Entry("gemma3.attention.sliding_window", TINY_GEMMA.slidingWindow),
+        uint32Entry("gemma3.attention.sliding_window_pattern", 2),
+      ],
+    },
   },
 };
 
@@ -311,6 +362,8 @@ function resolveLayoutConfig<Weight extends ModelWeightType>(
   if (typeof config.tiedEmbeddings !== "boolean") {
     throw new LoraGgufError("E_INVALID_OPTION", `tiedEmbeddings must be a boolean, got ${String(config.tiedEmbeddings)}`);
   }
+  // llama.cpp's gemma2 graph projects with token_embd and loads no output.weight
+  if (ARCHITECTURES[config.architecture].gemma?.tiedOnly) config.tiedEmbeddings = true;
   if (config.chatTemplate !== undefined && typeof config.chatTemplate !== "string") {
     throw new LoraGgufError("E_INVALID_OPTION", "chatTemplate must be a string");
   }
@@ -351,6 +404,7 @@ function hyperparameterEntries(config: SparseModelConfig): GgufMetadataEntry[] {
   entries.push(
     float32Entry(key("rope.freq_base"), spec.ropeFreqBase),
     float32Entry(key("attention.layer_norm_rms_epsilon"), spec.rmsNormEpsilon),
+    ...(spec.gemma?.gemmaKeys ?? []),
   );
   return entries;
 }
@@ -413,13 +467,15 @@ export function tinyModelTensors(config: SparseModelConfig): GgufTensorDeclarati
     if (spec.qkNorm) {
       tensors.push(vector(`${block}.attn_q_norm.weight`, headSize), vector(`${block}.attn_k_norm.weight`, headSize));
     }
+    tensors.push(matrix(`${block}.attn_output.weight`, [qSize, nEmbd], layer));
+    if (spec.gemma) tensors.push(vector(`${block}.post_attention_norm.weight`, nEmbd));
     tensors.push(
-      matrix(`${block}.attn_output.weight`, [qSize, nEmbd], layer),
       vector(`${block}.ffn_norm.weight`, nEmbd),
       matrix(`${block}.ffn_gate.weight`, [nEmbd, nFf], layer),
       matrix(`${block}.ffn_up.weight`, [nEmbd, nFf], layer),
       matrix(`${block}.ffn_down.weight`, [nFf, nEmbd], layer),
     );
+    if (spec.gemma) tensors.push(vector(`${block}.post_ffw_norm.weight`, nEmbd));
   }
   tensors.push(vector("output_norm.weight", nEmbd));
   if (!config.tiedEmbeddings) tensors.push(matrix("output.weight", [nEmbd, vocabSize]));
