@@ -45,24 +45,29 @@ describe("merge", () => {
     expect(error).toBeLessThan(1e-4);
   });
 
-  it("phi3 (fused attn_qkv and ffn_up): the merged model equals base + adapter applied at run time within 1e-4; the adapter exports to PEFT", async () => {
+  // phi3: fused attn_qkv and ffn_up; gemma2: tied output, softcaps, post norms; gemma3: q/k norms, a sliding-window layer
+  it.each([
+    { architecture: "phi3", targets: 4, modules: ["down_proj", "gate_up_proj", "o_proj", "qkv_proj"] },
+    { architecture: "gemma2", targets: 7, modules: ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"] },
+    { architecture: "gemma3", targets: 7, modules: ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"] },
+  ] as const)("$architecture: the merged model equals base + adapter applied at run time within 1e-4; the adapter exports to PEFT", async ({ architecture, targets, modules }) => {
     const { writeTinyModelGguf } = await import("../src/testing/tiny-model.js");
-    const phi3 = path.join(temp.dir, "phi3.gguf");
-    await writeTinyModelGguf(phi3, { architecture: "phi3", seed: 17, nLayer: 2, nEmbd: 256, nHead: 4, nHeadKv: 2, nFf: 512, vocabSize: 1024 });
-    const adapter = path.join(temp.dir, "phi3-adapter.gguf");
-    await writeRandomAdapter(phi3, adapter, { rank: 8, alpha: 16, seed: 1, bStd: 0.05 });
-    const output = path.join(temp.dir, "merged-phi3.gguf");
-    const result = await merge({ model: phi3, adapters: [{ path: adapter }], output });
-    expect(result.mergedTensorCount).toBe(2 * 4);
-    const { error, effect } = await mergedAgainstRuntime(phi3, adapter, output);
-    console.log(`phi3 merged vs runtime adapter: ${error.toExponential(2)}; adapter effect ${effect.toFixed(4)}`);
+    const model = path.join(temp.dir, `${architecture}.gguf`);
+    await writeTinyModelGguf(model, { architecture, seed: 17, nLayer: 2, nEmbd: 256, nHead: 4, nHeadKv: 2, nFf: 512, vocabSize: 1024 });
+    const adapter = path.join(temp.dir, `${architecture}-adapter.gguf`);
+    await writeRandomAdapter(model, adapter, { rank: 8, alpha: 16, seed: 1, bStd: 0.05 });
+    const output = path.join(temp.dir, `merged-${architecture}.gguf`);
+    const result = await merge({ model, adapters: [{ path: adapter }], output });
+    expect(result.mergedTensorCount).toBe(2 * targets);
+    const { error, effect } = await mergedAgainstRuntime(model, adapter, output);
+    console.log(`${architecture} merged vs runtime adapter: ${error.toExponential(2)}; adapter effect ${effect.toFixed(4)}`);
     expect(effect).toBeGreaterThan(1e-3);
     expect(error).toBeLessThan(1e-4);
 
-    // and the same adapter exports to PEFT under Phi-3's fused module names
+    // and the same adapter exports to PEFT under the family's module names (Phi-3's fused ones)
     const { exportPeft } = await import("../src/index.js");
-    const exported = await exportPeft(adapter, path.join(temp.dir, "phi3-peft"));
-    expect(exported.targetModules).toEqual(["down_proj", "gate_up_proj", "o_proj", "qkv_proj"]);
+    const exported = await exportPeft(adapter, path.join(temp.dir, `${architecture}-peft`));
+    expect(exported.targetModules).toEqual(modules);
   });
 
   it("two adapters with scales equal their run-time combination", async () => {

@@ -7,7 +7,7 @@ import { quantize } from "../src/index.js";
 import { loadNative } from "../src/native.js";
 import { writeTinyLlamaGguf } from "../src/testing/tiny-llama.js";
 import {
-  tinyModelArchitectures, writeSparseModelGguf, writeTinyModelGguf, type TinyModelArchitecture, type TinyModelOptions,
+  TINY_GEMMA, tinyModelArchitectures, writeSparseModelGguf, writeTinyModelGguf, type TinyModelArchitecture, type TinyModelOptions,
 } from "../src/testing/tiny-model.js";
 import { klDivergence, nextTokenProbabilities } from "./helpers/llama-eval.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
@@ -49,6 +49,15 @@ function expectedTensors(architecture: TinyModelArchitecture, matrix: number): T
         [`${block}.ffn_down.weight`, [512, 256], matrix],
       ];
     }
+    const separate: TensorRow[] = [
+      [`${block}.attn_q.weight`, [256, 256], matrix],
+      [`${block}.attn_k.weight`, [256, 128], matrix],
+      [`${block}.attn_v.weight`, [256, 128], matrix],
+    ];
+    const qkNorms: TensorRow[] = [
+      [`${block}.attn_q_norm.weight`, [64], F32],
+      [`${block}.attn_k_norm.weight`, [64], F32],
+    ];
     const attention: Record<Exclude<TinyModelArchitecture, "phi3">, TensorRow[]> = {
       llama: [
         [`${block}.attn_q.weight`, [256, 256], matrix],
@@ -63,22 +72,22 @@ function expectedTensors(architecture: TinyModelArchitecture, matrix: number): T
         [`${block}.attn_v.weight`, [256, 128], matrix],
         [`${block}.attn_v.bias`, [128], F32],
       ],
-      qwen3: [
-        [`${block}.attn_q.weight`, [256, 256], matrix],
-        [`${block}.attn_k.weight`, [256, 128], matrix],
-        [`${block}.attn_v.weight`, [256, 128], matrix],
-        [`${block}.attn_q_norm.weight`, [64], F32],
-        [`${block}.attn_k_norm.weight`, [64], F32],
-      ],
+      qwen3: [...separate, ...qkNorms],
+      // src/models/gemma2.cpp, gemma3.cpp: also attn_post_norm (post_attention_norm) and ffn_post_norm (post_ffw_norm)
+      gemma2: separate,
+      gemma3: [...separate, ...qkNorms],
     };
+    const gemma = architecture === "gemma2" || architecture === "gemma3";
     return [
       [`${block}.attn_norm.weight`, [256], F32],
       ...attention[architecture],
       [`${block}.attn_output.weight`, [256, 256], matrix],
+      ...(gemma ? [[`${block}.post_attention_norm.weight`, [256], F32] satisfies TensorRow] : []),
       [`${block}.ffn_norm.weight`, [256], F32],
       [`${block}.ffn_gate.weight`, [256, 512], matrix],
       [`${block}.ffn_up.weight`, [256, 512], matrix],
       [`${block}.ffn_down.weight`, [512, 256], matrix],
+      ...(gemma ? [[`${block}.post_ffw_norm.weight`, [256], F32] satisfies TensorRow] : []),
     ];
   };
   return [
@@ -86,7 +95,8 @@ function expectedTensors(architecture: TinyModelArchitecture, matrix: number): T
     ...layer("blk.0"),
     ...layer("blk.1"),
     ["output_norm.weight", [256], F32],
-    ["output.weight", [256, VOCAB_SIZE], matrix],
+    // gemma2's graph always projects with token_embd (its loader takes no output.weight)
+    ...(architecture === "gemma2" ? [] : [["output.weight", [256, VOCAB_SIZE], matrix] satisfies TensorRow]),
   ];
 }
 
@@ -150,6 +160,7 @@ describe.each(tinyModelArchitectures.flatMap((architecture) => (["f32", "f16"] a
     it("writes the hyperparameters llama.cpp reads for the architecture", () => {
       const value = (key: string) => getMetadataValue(header, key);
       const qwen = architecture === "qwen2" || architecture === "qwen3";
+      const gemma = architecture === "gemma2" || architecture === "gemma3";
       expect(value("general.architecture")).toBe(architecture);
       // named neutrally: llama.cpp gives "</s>" phi3's special-token attributes when the name says phi3
       expect(value("general.name")).toBe(architecture === "phi3" ? "tiny-fused" : `tiny-${architecture}`);
@@ -160,16 +171,21 @@ describe.each(tinyModelArchitectures.flatMap((architecture) => (["f32", "f16"] a
       expect(value(`${architecture}.feed_forward_length`)).toBe(512);
       expect(value(`${architecture}.attention.head_count`)).toBe(4);
       expect(value(`${architecture}.attention.head_count_kv`)).toBe(2);
-      expect(value(`${architecture}.rope.freq_base`)).toBe(qwen ? 1_000_000 : 10_000);
-      expect(value(`${architecture}.attention.layer_norm_rms_epsilon`)).toBeCloseTo(qwen ? 1e-6 : 1e-5, 12);
+      expect(value(`${architecture}.rope.freq_base`)).toBe(qwen || architecture === "gemma3" ? 1_000_000 : 10_000);
+      expect(value(`${architecture}.attention.layer_norm_rms_epsilon`)).toBeCloseTo(qwen || gemma ? 1e-6 : 1e-5, 12);
       // As llama.cpp's converters write them: qwen leaves the vocabulary size and the rope
       // dimension (which must equal the head size) to llama.cpp's defaults.
-      expect(value(`${architecture}.vocab_size`)).toBe(qwen || architecture === "phi3" ? undefined : VOCAB_SIZE);
-      expect(value(`${architecture}.rope.dimension_count`)).toBe(qwen ? undefined : 64);
+      expect(value(`${architecture}.vocab_size`)).toBe(architecture === "llama" ? VOCAB_SIZE : undefined);
+      expect(value(`${architecture}.rope.dimension_count`)).toBe(qwen || gemma ? undefined : 64);
       expect(header.metadataByKey.has(`${architecture}.attention.key_length`)).toBe(false);
       // src/arch/phi3.ts's keys for rope_scaling null and no sliding window
       expect(value(`${architecture}.rope.scaling.original_context_length`)).toBe(architecture === "phi3" ? 512 : undefined);
-      expect(value(`${architecture}.attention.sliding_window`)).toBe(architecture === "phi3" ? 0 : undefined);
+      expect(value(`${architecture}.attention.sliding_window`)).toBe(architecture === "phi3" ? 0 : gemma ? TINY_GEMMA.slidingWindow : undefined);
+      // gemma2 caps scores and logits; gemma3 slides in layer 0 of 2 (its pattern key) with its own rope base
+      expect(value(`${architecture}.attn_logit_softcapping`)).toBe(architecture === "gemma2" ? TINY_GEMMA.attentionSoftcap : undefined);
+      expect(value(`${architecture}.final_logit_softcapping`)).toBe(architecture === "gemma2" ? TINY_GEMMA.finalSoftcap : undefined);
+      expect(value(`${architecture}.attention.sliding_window_pattern`)).toBe(architecture === "gemma3" ? 2 : undefined);
+      expect(value(`${architecture}.rope.freq_base_swa`)).toBe(architecture === "gemma3" ? 10_000 : undefined);
       expect(value("tokenizer.ggml.model")).toBe("llama");
       expect((value("tokenizer.ggml.tokens") as string[]).length).toBe(VOCAB_SIZE);
     });
@@ -282,7 +298,7 @@ describe("writeTinyModelGguf architecture specifics", () => {
     const path = join(workDir, "invalid.gguf");
     await expect(writeTinyModelGguf(path, { architecture: "gpt2" as "llama" })).rejects.toMatchObject({
       code: "E_INVALID_OPTION",
-      message: 'architecture must be one of "llama", "qwen2", "qwen3", "phi3", got gpt2',
+      message: 'architecture must be one of "llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3", got gpt2',
     });
     await expect(writeTinyModelGguf(path, { architecture: "qwen2", headDim: 32 })).rejects.toMatchObject({
       code: "E_INVALID_OPTION",

@@ -170,12 +170,12 @@ function relativeError({ analytic, numeric }: Comparison): number {
  * The finite-difference step and the relative tolerance for an architecture. Gemma's GELU runs through
  * ggml's f16 table (GGML_GELU_FP16 in ggml-cpu/vec.h): the loss is a staircase in each gate input, and
  * at a step of 2e-2 the difference quotients of every tensor before the last GELU carry a few percent
- * of it (gemma3: median 8.4e-3, worst 5.9e-2; 2.5e-3 and 2.1e-2 at 8e-2, falling as 1/step, which is
- * noise and not a gradient error). The last block's up and down, which the table does not reach,
- * agree within 1.4e-3 at either step.
+ * of it (relative errors, median and worst: gemma2 1.1e-2 and 1.3e-1, gemma3 8.6e-3 and 3.4e-2; at 8e-2,
+ * 3.0e-3 and 4.0e-2, 2.3e-3 and 1.2e-2: falling as 1/step, which is noise, not a gradient error).
+ * gemma3's last up and down, after the last table lookup, agree within 1.5e-3 at a step of 2e-2.
  */
 function checkSettings(architecture: TinyModelArchitecture | "llama-256"): { epsilon: number; relativeTolerance: number } {
-  return architecture.startsWith("gemma") ? { epsilon: 8e-2, relativeTolerance: 0.04 } : { epsilon: 2e-2, relativeTolerance: 0.02 };
+  return architecture.startsWith("gemma") ? { epsilon: 8e-2, relativeTolerance: 0.05 } : { epsilon: 2e-2, relativeTolerance: 0.02 };
 }
 
 async function expectGradientsMatch(label: string, analytic: NativeTrainer, numeric = analytic, names = tensorNames, settings = checkSettings("llama")): Promise<void> {

@@ -64,22 +64,30 @@ describe("train: a tiny model learns a small task", () => {
   });
 });
 
-describe("train: a tiny phi3 (fused qkv and gate_up) learns the same task", () => {
+// phi3: fused qkv and gate_up (patches/0009); gemma3: GELU, post norms, q/k norms, a sliding-window
+// layer (window 16, shorter than the samples) and a global one (patches/0010)
+describe.each([
+  { architecture: "phi3", targets: 4 },
+  { architecture: "gemma3", targets: 7 },
+] as const)("train: a tiny $architecture learns the same task", ({ architecture, targets }) => {
   it("16/16 answers reproduced, each ending with EOS", async () => {
     const { writeTinyModelGguf } = await import("../src/testing/tiny-model.js");
-    const phi3 = path.join(temp.dir, "phi3.gguf");
-    await writeTinyModelGguf(phi3, { architecture: "phi3", seed: 3, chatTemplate: instTemplate });
-    const output = path.join(temp.dir, "phi3-out", "adapter.gguf");
+    const base = path.join(temp.dir, `${architecture}.gguf`);
+    await writeTinyModelGguf(base, { architecture, seed: 3, chatTemplate: instTemplate });
+    const output = path.join(temp.dir, `${architecture}-out`, "adapter.gguf");
     (await import("node:fs")).mkdirSync(path.dirname(output));
-    const result = await train({ model: phi3, data, output, rank: 16, alpha: 32, learningRate: 3e-3, epochs: 60, seed: 1, threads: 2 });
+    const result = await train({ model: base, data, output, rank: 16, alpha: 32, learningRate: 3e-3, epochs: 60, seed: 1, threads: 2 });
     expect(result.finalLoss).toBeLessThan(result.firstLoss * 0.5);
-    expect((await inspect(output)).adapter?.targetCount).toBe(2 * 4);
-    const completions = await greedyCompletions(phi3, examples.map((e) => renderedPrompt(e.prompt)), { adapterPath: output, maxTokens: 24 });
+    expect((await inspect(output)).adapter?.targetCount).toBe(2 * targets);
+    const completions = await greedyCompletions(base, examples.map((e) => renderedPrompt(e.prompt)), { adapterPath: output, maxTokens: 24 });
     const reproduced = completions.filter((completion, index) => completion.text.trim() === examples[index].response).length;
     const stopped = completions.filter((completion) => completion.endedWithEog).length;
-    console.log(`phi3: steps ${result.steps}, loss ${result.firstLoss.toFixed(3)} -> ${result.finalLoss.toFixed(3)}; reproduced ${reproduced}/${examples.length}, ended with EOS ${stopped}/${examples.length}`);
+    console.log(`${architecture}: steps ${result.steps}, loss ${result.firstLoss.toFixed(3)} -> ${result.finalLoss.toFixed(3)}, ${result.seconds.toFixed(1)} s; reproduced ${reproduced}/${examples.length}, ended with EOS ${stopped}/${examples.length}`);
     expect(reproduced).toBe(examples.length);
     expect(stopped).toBe(examples.length);
+    // and the base model alone does not know the answers
+    const baseline = await greedyCompletions(base, examples.map((e) => renderedPrompt(e.prompt)), { maxTokens: 24 });
+    expect(baseline.filter((completion, index) => completion.text.trim() === examples[index].response).length).toBe(0);
   });
 });
 

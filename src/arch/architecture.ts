@@ -14,8 +14,24 @@ export interface GeneratedTensor {
  */
 export type LoraTarget = "q" | "k" | "v" | "o" | "gate" | "up" | "down" | "qkv" | "gate_up";
 
+/**
+ * What the training memory estimate needs to know of a family's graph beyond the shapes it reads
+ * from the GGUF (head counts, sizes, q/k norms): ops whose backward keeps more than llama's do.
+ */
+export interface TrainingGraphFacts {
+  /** Norms of the attention output and of the feed-forward output (Gemma's post norms): each keeps its input. */
+  postNorms?: boolean;
+  /** The `<arch>.` key whose presence means attention scores are softcapped (tanh keeps a second copy of them). */
+  attentionSoftcapKey?: string;
+  /**
+   * [n_ff, n_ctx] f32 tensors the activation's backward holds beyond swiglu's: Gemma's GELU
+   * derivative, composed of elementwise ops (patches/0010).
+   */
+  extraFeedForwardBackwardTensors?: number;
+}
+
 /** Whether lora-gguf trains a family, and if not, what is missing (said when a run is refused). */
-export type FamilyTraining = { trains: true } | { trains: false; missing: string };
+export type FamilyTraining = { trains: true; graph?: TrainingGraphFacts } | { trains: false; missing: string };
 
 /**
  * One model family and everything lora-gguf knows about it: how its config.json becomes GGUF

@@ -41,10 +41,11 @@ function gemmaTensorName(hfName: string, names: Record<string, string>, lmHead: 
 /** Gemma's RMSNorm scales by (1 + w); llama.cpp's by w, so the converter adds 1 to every *norm.weight (GemmaModel.modify_tensors). */
 const normShift = (ggufName: string) => (/norm\.weight$/.test(ggufName) ? 1 : 0);
 
-const training = {
-  trains: false,
-  missing: "training Gemma needs K/V gradients through the attention softcap and the sliding-window cache, which are not gradient-checked yet",
-} as const;
+/**
+ * Gemma trains through patches/0010 (the backward of tanh and of split GEGLU, attention over the
+ * window's own K/V in the sliding-window cache pair); test/train-gradients.test.ts checks it.
+ */
+const gemmaGraph = { postNorms: true, extraFeedForwardBackwardTensors: 2 } as const;
 
 /**
  * Gemma 2 (conversion/gemma.py: Gemma2Model): pre and post norms around attention and the FFN,
@@ -64,7 +65,7 @@ export const gemma2Architecture: ModelFamily = {
     { name: "post_ffw_norm.weight", size: "hidden" },
   ],
   loraTargets: transformerLoraTargets,
-  training,
+  training: { trains: true, graph: { ...gemmaGraph, attentionSoftcapKey: "attn_logit_softcapping" } },
 };
 
 /**
@@ -86,7 +87,7 @@ export const gemma3Architecture: ModelFamily = {
     { name: "attn_k_norm.weight", size: "head" },
   ],
   loraTargets: transformerLoraTargets,
-  training,
+  training: { trains: true, graph: gemmaGraph },
 };
 
 type GemmaVersion = "gemma2" | "gemma3";

@@ -225,6 +225,9 @@ const WEIGHT_STD = {
   bias: 0.05,
 } as const;
 
+/** RMS of a Gemma model's token embedding rows once its graph has scaled them by sqrt(nEmbd). */
+const GEMMA_EMBEDDING_RMS = 2;
+
 /** llama_ftype values for general.file_type. */
 const FILE_TYPE: Record<ModelWeightType, number> = { f32: 0, f16: 1, q4_k_m: 15 };
 
@@ -517,6 +520,12 @@ function tensorData(tensor: GgufTensorDeclaration, config: TinyModelConfig): Flo
 }
 
 function weightStd(name: string, config: TinyModelConfig): number {
+  if (name === "token_embd.weight" && !config.tiedEmbeddings && ARCHITECTURES[config.architecture].gemma) {
+    // Gemma's graph scales the embeddings by sqrt(nEmbd) and norms each block's output before adding it
+    // (to about unit scale): an embedding row of GEMMA_EMBEDDING_RMS keeps the blocks' share of the
+    // residual stream, and so what an adapter can change, near the other families'
+    return GEMMA_EMBEDDING_RMS / Math.sqrt(config.nEmbd);
+  }
   if (name === "token_embd.weight") return config.tiedEmbeddings ? WEIGHT_STD.output : WEIGHT_STD.tokenEmbedding;
   if (name === "output.weight") return WEIGHT_STD.output;
   return WEIGHT_STD.projection;
