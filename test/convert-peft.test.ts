@@ -1,4 +1,4 @@
-// A PEFT adapter converted to GGUF and applied by node-llama-cpp at run time equals the float64
+// A PEFT adapter converted to GGUF (Phi-3's of its fused modules too) and applied by node-llama-cpp at run time equals the float64
 // reference forward pass of the base with W + scale·B·A merged in (scale alpha/r, or alpha/sqrt(r) for rsLoRA).
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -25,12 +25,22 @@ const kvWidth = 32;
 const ffn = 128;
 const modules = tinyPeftModules(hidden, kvWidth, ffn);
 
+// Phi-3's PEFT modules are its fused projections: qkv_proj's rows [q; k; v], gate_up_proj's [gate; up]
+const phi3Modules = [
+  { name: "self_attn.qkv_proj", out: hidden + 2 * kvWidth, in: hidden },
+  { name: "self_attn.o_proj", out: hidden, in: hidden },
+  { name: "mlp.gate_up_proj", out: 2 * ffn, in: hidden },
+  { name: "mlp.down_proj", out: hidden, in: ffn },
+];
+
 async function baseCheckpoint(name: string, architecture: TinyHfArchitecture): Promise<string> {
   const tokenizer = await tinyHfTokenizer({ family: architecture === "qwen2" ? "qwen2" : "llama3", keepTokens: 800 });
   const dir = path.join(temp.dir, name);
   await writeTinyHfCheckpoint(dir, {
     architecture, dtype: "float32", seed: 4, nLayer: 2, hiddenSize: hidden, nHead: 4, nKvHead: 2, intermediateSize: ffn,
     maxPositionEmbeddings: 1024, ropeTheta: 10000, rmsNormEps: 1e-5, vocabSize: tokenizer.vocabSize, tokenizerFiles: tinyHfTokenizerFiles(tokenizer),
+    // gemma3: both layers slide (its pattern is 5 sliding to 1 global) over a 3-token window, shorter than the sequences
+    ...(architecture === "gemma3" ? { headDim: hidden / 4, slidingWindow: 3 } : {}),
   });
   return dir;
 }
@@ -64,14 +74,17 @@ async function mergedCheckpoint(base: string, adapter: TinyPeftAdapter, name: st
 const sequences = [[1, 2, 3, 4, 5, 6], [300, 12, 77, 500]];
 
 describe("convert: PEFT LoRA adapters", () => {
-  for (const { architecture, useRslora } of [
-    { architecture: "llama" as const, useRslora: true },
-    { architecture: "qwen2" as const, useRslora: false },
+  for (const { architecture, useRslora, adapterModules } of [
+    { architecture: "llama" as const, useRslora: true, adapterModules: modules },
+    { architecture: "qwen2" as const, useRslora: false, adapterModules: modules },
+    { architecture: "phi3" as const, useRslora: false, adapterModules: phi3Modules },
+    { architecture: "gemma3" as const, useRslora: false, adapterModules: modules },
   ]) {
     it(`${architecture}${useRslora ? " (rsLoRA)" : ""}: the adapter at run time equals the merged reference within 1e-4`, async () => {
-      const base = await baseCheckpoint(`${architecture}-base`, architecture);
+      // llama.cpp marks "</s>" special when general.name (the directory's name) says phi3; keep it neutral
+      const base = await baseCheckpoint(`${architecture.replace("phi3", "p3")}-base`, architecture);
       const adapterDir = path.join(temp.dir, `${architecture}-adapter`);
-      const adapter = await writeTinyPeftAdapter(adapterDir, { modules, layers: 2, rank: 4, alpha: 8, useRslora, seed: 9 });
+      const adapter = await writeTinyPeftAdapter(adapterDir, { modules: adapterModules, layers: 2, rank: 4, alpha: 8, useRslora, seed: 9 });
       const merged = await mergedCheckpoint(base, adapter, `${architecture}-merged`);
 
       const baseGguf = path.join(temp.dir, `${architecture}-base.gguf`);
@@ -81,7 +94,7 @@ describe("convert: PEFT LoRA adapters", () => {
       const result = await convert(adapterDir, adapterGguf, { base: architecture === "llama" ? baseGguf : base });
       expect(result.kind).toBe("adapter");
       expect(result.alpha).toBeCloseTo(useRslora ? 8 * 2 : 8, 6);
-      expect((await inspect(adapterGguf)).adapter).toMatchObject({ adapterType: "lora", rank: 4, targetCount: 14 });
+      expect((await inspect(adapterGguf)).adapter).toMatchObject({ adapterType: "lora", rank: 4, targetCount: 2 * adapterModules.length });
 
       const ours = await tokenSequenceProbabilities(baseGguf, sequences, { adapterPath: adapterGguf });
       const withoutAdapter = await tokenSequenceProbabilities(baseGguf, sequences);
