@@ -63,6 +63,8 @@ import { availableParallelism, totalmem } from "node:os";
 
 import { LoraGgufError } from "../errors.js";
 import { tensorByteSize, type GgufHeader } from "../gguf/index.js";
+import { familyOfGgufArchitecture } from "../arch/index.js";
+import type { TrainingGraphFacts } from "../arch/architecture.js";
 import { findLoraTargetTensors, type LoraTarget } from "./lora-targets.js";
 
 export interface TrainingMemoryParams {
@@ -134,6 +136,8 @@ interface ModelShape {
   vocabularySize: number;
   /** Qwen3-style RMS norms over each query and key head (their inputs are kept for the backward pass). */
   hasQkNorm: boolean;
+  /** The family's graph facts (src/arch); attentionSoftcap when the GGUF sets the family's softcap key. */
+  graph: { postNorms: boolean; attentionSoftcap: boolean; extraFeedForwardBackwardTensors: number };
   /** Header plus tensor data: what mmap maps. */
   mappedBytes: number;
   tensorCount: number;
@@ -292,13 +296,13 @@ function estimateParts(header: GgufHeader, shape: ModelShape, params: TrainingMe
     ? // the layers' kept values, and the half of one layer being evaluated again and differentiated
       contextLength * RECOMPUTE_KEPT_PER_LAYER * shape.embeddingLength * shape.blockCount +
       Math.max(
-        RECOMPUTE_FFN_TENSORS_ALIVE * ffnFloats,
+        (RECOMPUTE_FFN_TENSORS_ALIVE + shape.graph.extraFeedForwardBackwardTensors) * ffnFloats,
         RECOMPUTE_ATTENTION_CHUNKS_ALIVE * chunkScores + RECOMPUTE_LAYER_SHARE * contextLength * kept.maxLayerFloatsPerToken,
       )
     : // every block's kept activations and causal softmax, and one more chunk's scores for the backward pass,
       // as gallocr packs them (ACTIVATION_SCALE), and the feed-forward gradients of the layer in hand
       ACTIVATION_SCALE * (contextLength * kept.floatsPerToken + scoresPerHead * kept.attentionHeads + chunkScores) +
-      FFN_GRADIENTS_ALIVE * ffnFloats;
+      (FFN_GRADIENTS_ALIVE + shape.graph.extraFeedForwardBackwardTensors) * ffnFloats;
   // the [n_ctx, n_ctx] mask, an input alive throughout
   const maskFloats = contextLength * contextLength;
   const outputRows = Math.max(1, Math.min(params.maxLabelledTokensPerWindow ?? contextLength, contextLength));
@@ -327,7 +331,8 @@ const fusedTargetOf: Partial<Record<LoraTarget, LoraTarget>> = { q: "qkv", k: "q
 
 /**
  * What the graph keeps from the forward pass until the backward pass has used it, walked block by
- * block as llama.cpp builds llama/qwen2/qwen3 graphs (phi3's too, its fused targets as their parts): a node's inputs are kept when its backward
+ * block as llama.cpp builds llama/qwen2/qwen3 graphs (phi3's too, its fused targets as their parts; Gemma's with the
+ * facts its family gives, shape.graph): a node's inputs are kept when its backward
  * needs them and something before it depends on a LoRA parameter (ggml builds no backward for
  * nodes that do not). Floats per token, and the attention heads whose softmax rows are kept.
  */
@@ -361,11 +366,13 @@ function keptActivations(
     if (keyGradient) floatsPerToken += queryWidth; // k·q's backward for k reads q
     if (queryGradient) floatsPerToken += keyWidth; // and for q reads k
     if (queryGradient || keyGradient) floatsPerToken += valueWidth; // v·scores' backward for the scores reads v
-    if (queryGradient || keyGradient || valueGradient) attentionHeads += shape.headCount[layer];
+    // softmax keeps its output; a softcap's tanh keeps its own, a second copy of the scores
+    if (queryGradient || keyGradient || valueGradient) attentionHeads += shape.headCount[layer] * (shape.graph.attentionSoftcap ? 2 : 1);
     if (shape.hasQkNorm && (carriesGradient || has("q"))) floatsPerToken += queryWidth;
     if (shape.hasQkNorm && (carriesGradient || has("k"))) floatsPerToken += keyWidth;
     if (has("o")) floatsPerToken += queryWidth; // the attention output, input of the o LoRA
     carriesGradient = carriesGradient || queryGradient || keyGradient || valueGradient || has("o");
+    if (shape.graph.postNorms && carriesGradient) floatsPerToken += embd; // the post-attention norm's input
 
     // feed-forward: rms_norm(x) -> gate, up (+ LoRA) -> swiglu -> down (+ LoRA)
     if (carriesGradient) floatsPerToken += embd;
@@ -374,6 +381,7 @@ function keptActivations(
     else if (has("up")) floatsPerToken += ffn;
     if (has("down")) floatsPerToken += ffn;
     carriesGradient = carriesGradient || targets.size > 0;
+    if (shape.graph.postNorms && carriesGradient) floatsPerToken += embd; // the post-feed-forward norm's input
 
     floatsPerToken += rank * targets.size; // A·x, the input of each B matmul
     maxLayerFloatsPerToken = Math.max(maxLayerFloatsPerToken, floatsPerToken - layerStart);
@@ -428,8 +436,19 @@ function readModelShape(header: GgufHeader): ModelShape {
     feedForwardLength: perLayer("feed_forward_length"),
     vocabularySize: embeddings.dims[1],
     hasQkNorm: byName.has("blk.0.attn_q_norm.weight"),
+    graph: graphFacts(architecture, (key) => value(key) !== undefined),
     mappedBytes: header.dataOffset + tensorBytes,
     tensorCount: header.tensors.length,
+  };
+}
+
+function graphFacts(architecture: string, hasKey: (key: string) => boolean): ModelShape["graph"] {
+  const training = familyOfGgufArchitecture(architecture)?.training;
+  const facts: TrainingGraphFacts = training?.trains ? (training.graph ?? {}) : {};
+  return {
+    postNorms: facts.postNorms ?? false,
+    attentionSoftcap: facts.attentionSoftcapKey !== undefined && hasKey(facts.attentionSoftcapKey),
+    extraFeedForwardBackwardTensors: facts.extraFeedForwardBackwardTensors ?? 0,
   };
 }
 
