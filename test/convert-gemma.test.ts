@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 
 import { convert } from "../src/convert/convert.js";
 import { openCheckpointTensors, readTensorAsFloat32 } from "../src/convert/safetensors.js";
+import { writeSafetensorsFile } from "../src/convert/safetensors-writer.js";
 import { readGgufHeader, train } from "../src/index.js";
 import type { TinyHfCheckpointOptions } from "../src/testing/tiny-hf-checkpoint.js";
 import { tinyHfTokenizer } from "../src/testing/tiny-hf-tokenizer.js";
@@ -230,14 +231,48 @@ describe("convert: Gemma2ForCausalLM and Gemma3ForCausalLM", () => {
     }
   });
 
-  it("refuses Gemma3ForConditionalGeneration (its text model nests in text_config), naming it", async () => {
-    const dir = await tinyGemma("multimodal", { architecture: "gemma3", headDim: 32 });
-    const config = JSON.parse(await readFile(path.join(dir, "config.json"), "utf8")) as Record<string, unknown>;
+  it("converts the language model of a Gemma3ForConditionalGeneration (text_config over Gemma3TextConfig's defaults, model.language_model. tensors) as the text-only checkpoint, leaving the vision parts out", async () => {
+    // rms_norm_eps and hidden_activation at Gemma3TextConfig's defaults, so that the multimodal text_config
+    // leaves them out as transformers does
+    const textOnly = await tinyGemma("text-only", { architecture: "gemma3", headDim: 32, rmsNormEps: 1e-6 });
+    const config = JSON.parse(await readFile(path.join(textOnly, "config.json"), "utf8")) as Record<string, unknown>;
+    const { architectures: _architectures, rms_norm_eps: rmsNormEps, hidden_activation: activation, ...textConfig } = config;
+    expect([rmsNormEps, activation]).toEqual([1e-6, "gelu_pytorch_tanh"]);
+    const multimodal = path.join(temp.dir, "multimodal");
+    await cp(textOnly, multimodal, { recursive: true });
     await writeFile(
-      path.join(dir, "config.json"),
-      JSON.stringify({ architectures: ["Gemma3ForConditionalGeneration"], model_type: "gemma3", text_config: { ...config, architectures: undefined }, vision_config: {} }),
+      path.join(multimodal, "config.json"),
+      JSON.stringify({ architectures: ["Gemma3ForConditionalGeneration"], model_type: "gemma3", mm_tokens_per_image: 256, text_config: { ...textConfig, model_type: "gemma3_text" }, vision_config: { hidden_size: 16, model_type: "siglip_vision_model" } }),
     );
-    await expectError(convert(dir, path.join(temp.dir, "multimodal.gguf")), "E_UNSUPPORTED_ARCH", /the checkpoint is Gemma3ForConditionalGeneration, a multimodal model/);
+    // transformers 4.52's layout: model.language_model.*, and the vision tower and projector beside it
+    const tensors = [];
+    for (const [name, entry] of await openCheckpointTensors(textOnly)) {
+      tensors.push({ name: name.replace(/^model\./, "model.language_model."), dtype: "F32" as const, shape: entry.info.shape, data: await readTensorAsFloat32(entry) });
+    }
+    tensors.push(
+      { name: "model.vision_tower.vision_model.embeddings.patch_embedding.weight", dtype: "F32" as const, shape: [16, 3, 2, 2], data: new Float32Array(16 * 12).fill(0.5) },
+      { name: "model.multi_modal_projector.mm_input_projection_weight", dtype: "F32" as const, shape: [16, 64], data: new Float32Array(16 * 64).fill(0.25) },
+    );
+    await writeSafetensorsFile(path.join(multimodal, "model.safetensors"), { tensors, metadata: { format: "pt" } });
+
+    const fromTextOnly = path.join(temp.dir, "text-only.gguf");
+    const fromMultimodal = path.join(temp.dir, "multimodal.gguf");
+    await convert(textOnly, fromTextOnly);
+    const result = await convert(multimodal, fromMultimodal);
+    expect(result.architecture).toBe("gemma3");
+    const [a, b] = await Promise.all([readGgufHeader(fromTextOnly), readGgufHeader(fromMultimodal)]);
+    const metadata = (header: typeof a) => header.metadata.filter((entry) => entry.key !== "general.name").map((entry) => [entry.key, entry.value]);
+    expect(metadata(b)).toEqual(metadata(a));
+    expect(b.tensors.map((tensor) => [tensor.name, tensor.dims, tensor.type])).toEqual(a.tensors.map((tensor) => [tensor.name, tensor.dims, tensor.type]));
+    const [bytesA, bytesB] = await Promise.all([readFile(fromTextOnly), readFile(fromMultimodal)]);
+    expect(bytesB.subarray(b.dataOffset).equals(bytesA.subarray(a.dataOffset))).toBe(true);
+  });
+
+  it("refuses other multimodal checkpoints (their language model in text_config), naming them", async () => {
+    const dir = await tinyGemma("llava", { architecture: "gemma3", headDim: 32 });
+    const config = JSON.parse(await readFile(path.join(dir, "config.json"), "utf8")) as Record<string, unknown>;
+    await writeFile(path.join(dir, "config.json"), JSON.stringify({ architectures: ["LlavaForConditionalGeneration"], model_type: "llava", text_config: config, vision_config: {} }));
+    await expectError(convert(dir, path.join(temp.dir, "llava.gguf")), "E_UNSUPPORTED_ARCH", /the checkpoint is LlavaForConditionalGeneration, a multimodal model/);
   });
 
   it("a converted Gemma trains (patches/0010) on every target", async () => {

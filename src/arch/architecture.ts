@@ -87,4 +87,10 @@ export interface ModelFamily {
    */
   loraTargets: Readonly<Partial<Record<LoraTarget, string>>>;
   training: FamilyTraining;
+  /**
+   * Multimodal checkpoints whose language model (config.json's text_config, tensors under
+   * language_model.) the family converts, leaving the rest out; with the defaults of their text
+   * config class for the keys transformers leaves out of text_config.
+   */
+  multimodal?: { hfArchitectures: readonly string[]; textConfigDefaults: Readonly<Record<string, unknown>> };
 }

@@ -28,6 +28,9 @@ const gemma3BlockNames: Record<string, string> = {
 
 const BLOCK = /^model\.layers\.(\d+)\.(.+)$/;
 
+/** Gemma3ForConditionalGeneration's image encoder and its projection into the text model: not part of the language model. */
+const VISION_PARTS = /(^|\.)(vision_tower|multi_modal_projector)\./;
+
 function gemmaTensorName(hfName: string, names: Record<string, string>, lmHead: string | null): string | null | undefined {
   if (hfName.endsWith("rotary_emb.inv_freq")) return null;
   if (hfName === "model.embed_tokens.weight") return "token_embd.weight";
@@ -69,6 +72,27 @@ export const gemma2Architecture: ModelFamily = {
 };
 
 /**
+ * transformers' Gemma3TextConfig defaults for what the converters read, which a
+ * Gemma3ForConditionalGeneration's text_config leaves out when equal (Gemma 3 4B's gives neither
+ * head counts nor head_dim). The sizes and layer count are always written.
+ */
+const GEMMA3_TEXT_CONFIG_DEFAULTS = {
+  vocab_size: 262_208,
+  num_attention_heads: 8,
+  num_key_value_heads: 4,
+  head_dim: 256,
+  hidden_activation: "gelu_pytorch_tanh",
+  max_position_embeddings: 131_072,
+  rms_norm_eps: 1e-6,
+  rope_theta: 1_000_000,
+  rope_local_base_freq: 10_000,
+  query_pre_attn_scalar: 256,
+  sliding_window: 4096,
+  sliding_window_pattern: 6,
+  tie_word_embeddings: true,
+} as const;
+
+/**
  * Gemma 3 text models (conversion/gemma.py: Gemma3Model): Gemma 2's layout plus per-head q/k RMS
  * norms (also (1 + w)), no attention softcap, five sliding-window layers (rope base
  * rope_local_base_freq, unscaled) to one global layer (rope_theta, linear rope scaling if any).
@@ -78,7 +102,9 @@ export const gemma3Architecture: ModelFamily = {
   ggufArchitecture: "gemma3",
   checkConfig: (config, where) => checkGemmaConfig("gemma3", config, where),
   hyperparameters: gemma3Hyperparameters,
-  tensorName: (hfName) => gemmaTensorName(hfName, gemma3BlockNames, "output.weight"),
+  // a multimodal checkpoint's language model sits under language_model. (model.language_model. since
+  // transformers 4.52), which llama.cpp's converter strips; the vision parts are left out
+  tensorName: (hfName) => (VISION_PARTS.test(hfName) ? null : gemmaTensorName(hfName.replace("language_model.", ""), gemma3BlockNames, "output.weight")),
   addedToValues: normShift,
   requiredBlockVectors: [
     { name: "post_attention_norm.weight", size: "hidden" },
@@ -88,6 +114,7 @@ export const gemma3Architecture: ModelFamily = {
   ],
   loraTargets: transformerLoraTargets,
   training: { trains: true, graph: gemmaGraph },
+  multimodal: { hfArchitectures: ["Gemma3ForConditionalGeneration"], textConfigDefaults: GEMMA3_TEXT_CONFIG_DEFAULTS },
 };
 
 type GemmaVersion = "gemma2" | "gemma3";

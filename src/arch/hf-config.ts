@@ -24,7 +24,13 @@ export interface HfConfig {
   [key: string]: unknown;
 }
 
-export async function readHfConfig(dir: string): Promise<HfConfig> {
+/**
+ * The defaults of the text config class of a multimodal checkpoint whose language model a family
+ * converts (by its `architectures`); undefined for any other.
+ */
+export type TextConfigDefaults = (architectures: readonly string[]) => Readonly<Record<string, unknown>> | undefined;
+
+export async function readHfConfig(dir: string, textConfigDefaults: TextConfigDefaults = () => undefined): Promise<HfConfig> {
   const file = path.join(dir, "config.json");
   let text: string;
   try {
@@ -38,7 +44,23 @@ export async function readHfConfig(dir: string): Promise<HfConfig> {
   } catch (error) {
     throw new LoraGgufError("E_BAD_CHECKPOINT_DIR", `convert: ${file} is not valid JSON: ${(error as Error).message}`);
   }
-  return checkHfConfig(parsed, file);
+  return checkHfConfig(liftTextConfig(parsed, textConfigDefaults), file);
+}
+
+/**
+ * A multimodal checkpoint's language model config at the top, as llama.cpp's converter reads it
+ * ({**hparams, **text_config}), over the text config class's defaults: transformers writes into
+ * text_config only the values that differ from them (Gemma 3 4B's has no head counts). The top
+ * level's `architectures` stays, naming the checkpoint. Others are returned as they are.
+ */
+function liftTextConfig(parsed: unknown, textConfigDefaults: TextConfigDefaults): unknown {
+  const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
+  if (!isObject(parsed) || !isObject(parsed.text_config) || parsed.hidden_size !== undefined) return parsed;
+  const architectures = Array.isArray(parsed.architectures) ? parsed.architectures.filter((name): name is string => typeof name === "string") : [];
+  const defaults = textConfigDefaults(architectures);
+  if (defaults === undefined) return parsed;
+  const { text_config: textConfig, vision_config: _vision, ...top } = parsed;
+  return { ...defaults, ...top, ...textConfig, architectures: top.architectures };
 }
 
 /** GGUF stores the sizes as u32. */

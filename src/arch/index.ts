@@ -1,6 +1,6 @@
 import { LoraGgufError } from "../errors.js";
 import type { ModelFamily } from "./architecture.js";
-import type { HfConfig } from "./hf-config.js";
+import { readHfConfig as readHfConfigFile, type HfConfig } from "./hf-config.js";
 import { gemma2Architecture, gemma3Architecture } from "./gemma.js";
 import { llamaArchitecture } from "./llama.js";
 import { phi3Architecture } from "./phi3.js";
@@ -8,7 +8,7 @@ import { qwen2Architecture } from "./qwen2.js";
 import { qwen3Architecture } from "./qwen3.js";
 
 export type { FamilyTraining, GeneratedTensor, LoraTarget, ModelFamily } from "./architecture.js";
-export { headDimension, readHfConfig, type HfConfig } from "./hf-config.js";
+export { headDimension, type HfConfig } from "./hf-config.js";
 
 /** Every family lora-gguf knows; add a module and list it here. */
 export const modelFamilies: readonly ModelFamily[] = [
@@ -20,13 +20,21 @@ export const modelFamilies: readonly ModelFamily[] = [
   gemma3Architecture,
 ];
 
+/** A checkpoint's config.json, a multimodal one's language model lifted to the top for the families that convert it. */
+export function readHfConfig(dir: string): Promise<HfConfig> {
+  return readHfConfigFile(dir, (architectures) =>
+    modelFamilies.find((family) => architectures.some((name) => family.multimodal?.hfArchitectures.includes(name)))?.multimodal?.textConfigDefaults,
+  );
+}
+
 const supportedRopeTypes = new Set([undefined, "default", "linear", "llama3"]);
 
 export function findFamilyOfHfConfig(config: HfConfig, where: string): ModelFamily {
   const names = config.architectures ?? [];
-  const found = modelFamilies.find((architecture) => names.some((name) => architecture.hfArchitectures.includes(name)));
+  const handles = (family: ModelFamily, name: string) => family.hfArchitectures.includes(name) || (family.multimodal?.hfArchitectures.includes(name) ?? false);
+  const found = modelFamilies.find((family) => names.some((name) => handles(family, name)));
   if (!found) {
-    const supported = modelFamilies.flatMap((architecture) => architecture.hfArchitectures).join(", ");
+    const supported = modelFamilies.flatMap((family) => [...family.hfArchitectures, ...(family.multimodal?.hfArchitectures ?? [])]).join(", ");
     throw new LoraGgufError(
       "E_UNSUPPORTED_ARCH",
       `${where}: the checkpoint is ${names.join(", ") || `model_type ${String(config.model_type)}`}; convert supports ${supported}`,
