@@ -42,7 +42,22 @@ const gemma2Keys = (window: number) => ({
   "gemma2.attention.sliding_window": window,
 });
 
+// Gemma (1), CodeGemma: GemmaModel writes these and no other gemma.* keys
+const gemma1Keys = {
+  "gemma.context_length": 2048,
+  "gemma.embedding_length": 64,
+  "gemma.block_count": 2,
+  "gemma.feed_forward_length": 128,
+  "gemma.attention.head_count": 4,
+  "gemma.attention.head_count_kv": 2,
+  "gemma.attention.layer_norm_rms_epsilon": Math.fround(1e-5),
+  "gemma.attention.key_length": 32,
+  "gemma.attention.value_length": 32,
+};
+
 const cases: GemmaCase[] = [
+  { name: "gemma f32 (Gemma 1: no post norms, every layer global)", options: { architecture: "gemma", dtype: "float32", headDim: 32 }, expected: gemma1Keys },
+  { name: "gemma bf16", options: { architecture: "gemma", dtype: "bfloat16", headDim: 32 }, expected: gemma1Keys },
   { name: "gemma2 f32 (sliding window 3)", options: { ...gemma2, dtype: "float32" }, expected: gemma2Keys(3) },
   { name: "gemma2 bf16 (sliding window 4096)", options: { ...gemma2, dtype: "bfloat16", slidingWindow: 4096 }, expected: gemma2Keys(4096) },
   {
@@ -108,7 +123,7 @@ async function withConfig(dir: string, name: string, patch: Record<string, unkno
   return copy;
 }
 
-describe("convert: Gemma2ForCausalLM and Gemma3ForCausalLM", () => {
+describe("convert: GemmaForCausalLM, Gemma2ForCausalLM and Gemma3ForCausalLM", () => {
   for (const { name, options, expected } of cases) {
     it(`${name}: node-llama-cpp matches the float64 reference within 1e-4`, async () => {
       const dir = await tinyGemma(name, options);
@@ -138,8 +153,7 @@ describe("convert: Gemma2ForCausalLM and Gemma3ForCausalLM", () => {
           "ffn_gate",
           "ffn_norm",
           "ffn_up",
-          "post_attention_norm",
-          "post_ffw_norm",
+          ...(arch === "gemma" ? [] : ["post_attention_norm", "post_ffw_norm"]),
         ].map((tensorName) => `blk.0.${tensorName}.weight`),
       );
       expect(dims["blk.0.attn_q.weight"]).toBe("64x128");
@@ -154,7 +168,9 @@ describe("convert: Gemma2ForCausalLM and Gemma3ForCausalLM", () => {
       const checkpoint = await openCheckpointTensors(dir);
       const normPairs: [string, string][] = [
         ["model.norm.weight", "output_norm.weight"],
-        ["model.layers.1.post_feedforward_layernorm.weight", "blk.1.post_ffw_norm.weight"],
+        arch === "gemma"
+          ? ["model.layers.1.post_attention_layernorm.weight", "blk.1.ffn_norm.weight"]
+          : ["model.layers.1.post_feedforward_layernorm.weight", "blk.1.post_ffw_norm.weight"],
         ...(arch === "gemma3" ? ([["model.layers.0.self_attn.k_norm.weight", "blk.0.attn_k_norm.weight"]] as [string, string][]) : []),
       ];
       for (const [hfName, ggufName] of normPairs) {
@@ -276,7 +292,7 @@ describe("convert: Gemma2ForCausalLM and Gemma3ForCausalLM", () => {
   });
 
   it("a converted Gemma trains (patches/0010) on every target", async () => {
-    for (const architecture of ["gemma2", "gemma3"] as const) {
+    for (const architecture of ["gemma", "gemma2", "gemma3"] as const) {
       const dir = await tinyGemma(`train-${architecture}`, architecture === "gemma2" ? gemma2 : { architecture, headDim: 32 });
       const model = path.join(temp.dir, `train-${architecture}.gguf`);
       await convert(dir, model);

@@ -74,20 +74,21 @@ function expectedTensors(architecture: TinyModelArchitecture, matrix: number): T
       ],
       qwen3: [...separate, ...qkNorms],
       // src/models/gemma2.cpp, gemma3.cpp: also attn_post_norm (post_attention_norm) and ffn_post_norm (post_ffw_norm)
+      gemma: separate,
       gemma2: separate,
       gemma3: [...separate, ...qkNorms],
     };
-    const gemma = architecture === "gemma2" || architecture === "gemma3";
+    const postNorms = architecture === "gemma2" || architecture === "gemma3";
     return [
       [`${block}.attn_norm.weight`, [256], F32],
       ...attention[architecture],
       [`${block}.attn_output.weight`, [256, 256], matrix],
-      ...(gemma ? [[`${block}.post_attention_norm.weight`, [256], F32] satisfies TensorRow] : []),
+      ...(postNorms ? [[`${block}.post_attention_norm.weight`, [256], F32] satisfies TensorRow] : []),
       [`${block}.ffn_norm.weight`, [256], F32],
       [`${block}.ffn_gate.weight`, [256, 512], matrix],
       [`${block}.ffn_up.weight`, [256, 512], matrix],
       [`${block}.ffn_down.weight`, [512, 256], matrix],
-      ...(gemma ? [[`${block}.post_ffw_norm.weight`, [256], F32] satisfies TensorRow] : []),
+      ...(postNorms ? [[`${block}.post_ffw_norm.weight`, [256], F32] satisfies TensorRow] : []),
     ];
   };
   return [
@@ -95,8 +96,8 @@ function expectedTensors(architecture: TinyModelArchitecture, matrix: number): T
     ...layer("blk.0"),
     ...layer("blk.1"),
     ["output_norm.weight", [256], F32],
-    // gemma2's graph always projects with token_embd (its loader takes no output.weight)
-    ...(architecture === "gemma2" ? [] : [["output.weight", [256, VOCAB_SIZE], matrix] satisfies TensorRow]),
+    // gemma's and gemma2's graphs always project with token_embd (their loaders take no output.weight)
+    ...(architecture === "gemma" || architecture === "gemma2" ? [] : [["output.weight", [256, VOCAB_SIZE], matrix] satisfies TensorRow]),
   ];
 }
 
@@ -160,7 +161,7 @@ describe.each(tinyModelArchitectures.flatMap((architecture) => (["f32", "f16"] a
     it("writes the hyperparameters llama.cpp reads for the architecture", () => {
       const value = (key: string) => getMetadataValue(header, key);
       const qwen = architecture === "qwen2" || architecture === "qwen3";
-      const gemma = architecture === "gemma2" || architecture === "gemma3";
+      const gemma = architecture === "gemma" || architecture === "gemma2" || architecture === "gemma3";
       expect(value("general.architecture")).toBe(architecture);
       // named neutrally: llama.cpp gives "</s>" phi3's special-token attributes when the name says phi3
       expect(value("general.name")).toBe(architecture === "phi3" ? "tiny-fused" : `tiny-${architecture}`);
@@ -180,7 +181,7 @@ describe.each(tinyModelArchitectures.flatMap((architecture) => (["f32", "f16"] a
       expect(header.metadataByKey.has(`${architecture}.attention.key_length`)).toBe(false);
       // src/arch/phi3.ts's keys for rope_scaling null and no sliding window
       expect(value(`${architecture}.rope.scaling.original_context_length`)).toBe(architecture === "phi3" ? 512 : undefined);
-      expect(value(`${architecture}.attention.sliding_window`)).toBe(architecture === "phi3" ? 0 : gemma ? TINY_GEMMA.slidingWindow : undefined);
+      expect(value(`${architecture}.attention.sliding_window`)).toBe(architecture === "phi3" ? 0 : gemma && architecture !== "gemma" ? TINY_GEMMA.slidingWindow : undefined);
       // gemma2 caps scores and logits; gemma3 slides in layer 0 of 2 (its pattern key) with its own rope base
       expect(value(`${architecture}.attn_logit_softcapping`)).toBe(architecture === "gemma2" ? TINY_GEMMA.attentionSoftcap : undefined);
       expect(value(`${architecture}.final_logit_softcapping`)).toBe(architecture === "gemma2" ? TINY_GEMMA.finalSoftcap : undefined);
@@ -298,7 +299,7 @@ describe("writeTinyModelGguf architecture specifics", () => {
     const path = join(workDir, "invalid.gguf");
     await expect(writeTinyModelGguf(path, { architecture: "gpt2" as "llama" })).rejects.toMatchObject({
       code: "E_INVALID_OPTION",
-      message: 'architecture must be one of "llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3", got gpt2',
+      message: 'architecture must be one of "llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3", got gpt2',
     });
     await expect(writeTinyModelGguf(path, { architecture: "qwen2", headDim: 32 })).rejects.toMatchObject({
       code: "E_INVALID_OPTION",

@@ -50,6 +50,71 @@ const normShift = (ggufName: string) => (/norm\.weight$/.test(ggufName) ? 1 : 0)
  */
 const gemmaGraph = { postNorms: true, extraFeedForwardBackwardTensors: 2 } as const;
 
+/** Gemma (1)'s blocks are llama's: post_attention_layernorm is the norm before the FFN (ffn_norm). */
+const gemma1BlockNames: Record<string, string> = {
+  "input_layernorm.weight": "attn_norm.weight",
+  "self_attn.q_proj.weight": "attn_q.weight",
+  "self_attn.k_proj.weight": "attn_k.weight",
+  "self_attn.v_proj.weight": "attn_v.weight",
+  "self_attn.o_proj.weight": "attn_output.weight",
+  "post_attention_layernorm.weight": "ffn_norm.weight",
+  "mlp.gate_proj.weight": "ffn_gate.weight",
+  "mlp.up_proj.weight": "ffn_up.weight",
+  "mlp.down_proj.weight": "ffn_down.weight",
+};
+
+/**
+ * Gemma (1), CodeGemma (conversion/gemma.py: GemmaModel): llama's block with (1 + w) norms,
+ * GELU-tanh, NEOX rope, every layer global, queries scaled by 1/sqrt(head_dim), the embedding scale
+ * sqrt(hidden_size) applied by llama.cpp's graph; the output is always the token embedding.
+ */
+export const gemmaArchitecture: ModelFamily = {
+  hfArchitectures: ["GemmaForCausalLM"],
+  ggufArchitecture: "gemma",
+  checkConfig: checkGemma1Config,
+  hyperparameters: gemma1Hyperparameters,
+  tensorName: (hfName) => gemmaTensorName(hfName, gemma1BlockNames, null),
+  addedToValues: normShift,
+  loraTargets: transformerLoraTargets,
+  training: { trains: true, graph: { extraFeedForwardBackwardTensors: gemmaGraph.extraFeedForwardBackwardTensors } },
+};
+
+function checkGemma1Config(config: HfConfig, where: string): void {
+  const unsupported = (what: string) =>
+    new LoraGgufError("E_UNSUPPORTED_ARCH", `${where}: this GemmaForCausalLM checkpoint has ${what}, which convert does not support yet`);
+  // GemmaModel reads these with hparams[...]
+  for (const key of ["head_dim", "max_position_embeddings", "rms_norm_eps"]) {
+    if (config[key] === undefined || config[key] === null) {
+      throw new LoraGgufError("E_BAD_CHECKPOINT_DIR", `${where}: a GemmaForCausalLM config.json needs ${key} (llama.cpp's converter reads it); save the checkpoint again with transformers`);
+    }
+  }
+  // GemmaMLP runs hidden_activation (the tanh approximation when it is unset) and ignores hidden_act
+  const activation = config.hidden_activation;
+  if (activation !== undefined && activation !== null && activation !== "gelu_pytorch_tanh") {
+    throw unsupported(`hidden_activation ${JSON.stringify(activation)} (llama.cpp runs gelu_pytorch_tanh)`);
+  }
+  if (config.attention_bias === true) throw unsupported("attention_bias true");
+  if (config.rope_scaling) throw unsupported(`rope_scaling ${JSON.stringify(config.rope_scaling)}`);
+  if ((config.rope_theta ?? GEMMA_ROPE_THETA) !== GEMMA_ROPE_THETA) throw unsupported(`rope_theta ${config.rope_theta} (the converter writes no rope base; llama.cpp's default is ${GEMMA_ROPE_THETA})`);
+  if (config.tie_word_embeddings === false) throw unsupported("tie_word_embeddings false (llama.cpp's gemma graph projects logits with the token embedding)");
+}
+
+/** GemmaModel.set_gguf_parameters, in its order (it does not call TextModel's). */
+function gemma1Hyperparameters(config: HfConfig): GgufMetadataEntry[] {
+  const arch = "gemma";
+  return [
+    uint32Entry(`${arch}.context_length`, config.max_position_embeddings!),
+    uint32Entry(`${arch}.embedding_length`, config.hidden_size),
+    uint32Entry(`${arch}.block_count`, config.num_hidden_layers),
+    uint32Entry(`${arch}.feed_forward_length`, config.intermediate_size),
+    uint32Entry(`${arch}.attention.head_count`, config.num_attention_heads),
+    uint32Entry(`${arch}.attention.head_count_kv`, config.num_key_value_heads ?? config.num_attention_heads),
+    float32Entry(`${arch}.attention.layer_norm_rms_epsilon`, config.rms_norm_eps!),
+    uint32Entry(`${arch}.attention.key_length`, config.head_dim!),
+    uint32Entry(`${arch}.attention.value_length`, config.head_dim!),
+  ];
+}
+
 /**
  * Gemma 2 (conversion/gemma.py: Gemma2Model): pre and post norms around attention and the FFN,
  * GELU-tanh, NEOX rope (no row permutation), attention and final logit softcaps, every other layer
@@ -122,8 +187,8 @@ type GemmaVersion = "gemma2" | "gemma3";
 /** llama.cpp's sliding-window layer pattern (load_swa_pattern's default): layer i slides unless (i + 1) % n == 0. */
 const SWA_PATTERN: Record<GemmaVersion, number> = { gemma2: 2, gemma3: 6 };
 
-/** Gemma2Config's rope_theta: Gemma2Model writes no rope keys, so llama.cpp runs with its default base 10000. */
-const GEMMA2_ROPE_THETA = 10000;
+/** Gemma's and Gemma 2's rope_theta: their converters write no rope keys, so llama.cpp runs with its default base 10000. */
+const GEMMA_ROPE_THETA = 10000;
 
 function checkGemmaConfig(version: GemmaVersion, config: HfConfig, where: string): void {
   const className = version === "gemma2" ? "Gemma2ForCausalLM" : "Gemma3ForCausalLM";
@@ -184,7 +249,7 @@ function checkGemmaConfig(version: GemmaVersion, config: HfConfig, where: string
       if (!given(key)) throw unsupported(`${key} null (llama.cpp's gemma2 graph always caps)`);
       if (!positive(key)) throw badNumber(key);
     }
-    if ((config.rope_theta ?? GEMMA2_ROPE_THETA) !== GEMMA2_ROPE_THETA) throw unsupported(`rope_theta ${config.rope_theta} (the converter writes no rope base; llama.cpp's default is ${GEMMA2_ROPE_THETA})`);
+    if ((config.rope_theta ?? GEMMA_ROPE_THETA) !== GEMMA_ROPE_THETA) throw unsupported(`rope_theta ${config.rope_theta} (the converter writes no rope base; llama.cpp's default is ${GEMMA_ROPE_THETA})`);
     if (given("rope_scaling")) throw unsupported(`rope_scaling ${JSON.stringify(config.rope_scaling)}`);
     if (config.tie_word_embeddings === false) throw unsupported("tie_word_embeddings false (llama.cpp's gemma2 graph projects logits with the token embedding)");
     return;

@@ -1,7 +1,7 @@
 import { LoraGgufError } from "../errors.js";
 import type { ModelFamily } from "./architecture.js";
 import { readHfConfig as readHfConfigFile, type HfConfig } from "./hf-config.js";
-import { gemma2Architecture, gemma3Architecture } from "./gemma.js";
+import { gemma2Architecture, gemma3Architecture, gemmaArchitecture } from "./gemma.js";
 import { llamaArchitecture } from "./llama.js";
 import { phi3Architecture } from "./phi3.js";
 import { qwen2Architecture } from "./qwen2.js";
@@ -16,6 +16,7 @@ export const modelFamilies: readonly ModelFamily[] = [
   qwen2Architecture,
   qwen3Architecture,
   phi3Architecture,
+  gemmaArchitecture,
   gemma2Architecture,
   gemma3Architecture,
 ];

@@ -6,9 +6,9 @@ import { float32ArrayToBfloat16 } from "../gguf/f16.js";
 import { SeededRandom } from "../seeded-random.js";
 import { pythonFloat, pythonJsonDumps, type PythonJsonValue } from "./python-json.js";
 
-export type TinyHfArchitecture = "llama" | "mistral" | "qwen2" | "qwen3" | "phi3" | "gemma2" | "gemma3";
+export type TinyHfArchitecture = "llama" | "mistral" | "qwen2" | "qwen3" | "phi3" | "gemma" | "gemma2" | "gemma3";
 
-export const tinyHfArchitectures: readonly TinyHfArchitecture[] = ["llama", "mistral", "qwen2", "qwen3", "phi3", "gemma2", "gemma3"];
+export const tinyHfArchitectures: readonly TinyHfArchitecture[] = ["llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3"];
 
 /** rope_scaling of type "llama3" (Llama 3.1 ships factor 8, low 1, high 4, original 8192). */
 export interface Llama3RopeScaling {
@@ -88,6 +88,7 @@ const CONFIG_CLASS: Record<TinyHfArchitecture, string> = {
   qwen2: "Qwen2ForCausalLM",
   qwen3: "Qwen3ForCausalLM",
   phi3: "Phi3ForCausalLM",
+  gemma: "GemmaForCausalLM",
   gemma2: "Gemma2ForCausalLM",
   gemma3: "Gemma3ForCausalLM",
 };
@@ -113,6 +114,11 @@ const WEIGHT_STD = {
 
 function isGemma(architecture: TinyHfArchitecture): architecture is "gemma2" | "gemma3" {
   return architecture === "gemma2" || architecture === "gemma3";
+}
+
+/** Gemma (1) too: RMSNorm weights stored as w for a (1 + w) scale, embeddings tied by default. */
+function hasGemmaNorms(architecture: TinyHfArchitecture): boolean {
+  return architecture === "gemma" || isGemma(architecture);
 }
 
 /**
@@ -182,7 +188,7 @@ function generatedValues(options: ResolvedOptions, tensor: SafetensorsTensorDecl
   const random = new SeededRandom(SeededRandom.derivedSeed(options.seed, name));
   const values = new Float32Array(tensor.shape.reduce((product, dim) => product * dim, 1));
   // Gemma's RMSNorm scales by (1 + w) and starts w at 0; its checkpoints store w
-  if (name.endsWith("norm.weight")) return isGemma(options.architecture) ? random.fillNormal(values, 0, WEIGHT_STD.gemmaNorm) : random.fillNormal(values, 1, WEIGHT_STD.normNoise);
+  if (name.endsWith("norm.weight")) return hasGemmaNorms(options.architecture) ? random.fillNormal(values, 0, WEIGHT_STD.gemmaNorm) : random.fillNormal(values, 1, WEIGHT_STD.normNoise);
   if (name.endsWith(".bias")) {
     const isValue = name.includes(".v_proj.");
     return random.fillNormal(values, 0, isValue ? WEIGHT_STD.valueBias : WEIGHT_STD.queryKeyBias);
@@ -262,7 +268,7 @@ function resolveOptions(options: TinyHfCheckpointOptions): ResolvedOptions {
       throw invalid(`${name} is a ${architectures.join(" and ")} option, not one of ${options.architecture}`);
     }
   }
-  if (isGemma(options.architecture) && options.ropeScalingLlama3) throw invalid(`${options.architecture} takes ropeScalingLinearFactor, not ropeScalingLlama3`);
+  if (hasGemmaNorms(options.architecture) && options.ropeScalingLlama3) throw invalid(`${options.architecture} takes ropeScalingLinearFactor, not ropeScalingLlama3`);
   if (options.architecture === "phi3" && options.ropeScalingLlama3) throw invalid("phi3 takes phi3Longrope, not ropeScalingLlama3");
   const shards = options.shards ?? 1;
   if (!Number.isSafeInteger(shards) || shards < 1) throw invalid(`shards must be a positive integer, got ${String(shards)}`);
@@ -282,8 +288,8 @@ function resolveOptions(options: TinyHfCheckpointOptions): ResolvedOptions {
     shards,
     headDim,
     headDimGiven: options.headDim !== undefined,
-    // Gemma2Config and Gemma3TextConfig default to tied embeddings
-    tieWordEmbeddings: options.tieWordEmbeddings ?? isGemma(options.architecture),
+    // GemmaConfig, Gemma2Config and Gemma3TextConfig default to tied embeddings
+    tieWordEmbeddings: options.tieWordEmbeddings ?? hasGemmaNorms(options.architecture),
     bosTokenId,
     eosTokenId,
     ropeScaling,
@@ -432,6 +438,18 @@ function configJson(options: ResolvedOptions): PythonJsonValue {
                 type: "longrope",
               },
         sliding_window: options.slidingWindow ?? null,
+      };
+    }
+    case "gemma": {
+      // GemmaConfig: hidden_act and hidden_activation (GemmaMLP runs the latter, the tanh
+      // approximation when it is null), an explicit head_dim, pad 0
+      return {
+        ...common,
+        attention_bias: false,
+        head_dim: options.headDim,
+        hidden_act: "gelu_pytorch_tanh",
+        hidden_activation: null,
+        pad_token_id: 0,
       };
     }
     case "gemma2":

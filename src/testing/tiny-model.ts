@@ -12,9 +12,9 @@ import { llamaSourceDir } from "./llama-source-dir.js";
 import { SeededRandom } from "../seeded-random.js";
 import { truncatedTokenizerEntries } from "./truncated-vocab.js";
 
-export type TinyModelArchitecture = "llama" | "qwen2" | "qwen3" | "phi3" | "gemma2" | "gemma3";
+export type TinyModelArchitecture = "llama" | "qwen2" | "qwen3" | "phi3" | "gemma" | "gemma2" | "gemma3";
 
-export const tinyModelArchitectures: readonly TinyModelArchitecture[] = ["llama", "qwen2", "qwen3", "phi3", "gemma2", "gemma3"];
+export const tinyModelArchitectures: readonly TinyModelArchitecture[] = ["llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3"];
 
 /**
  * Storage types of the weight matrices: f32 or f16 throughout, or the mix `lora-gguf quantize --type
@@ -110,10 +110,11 @@ interface ArchitectureSpec {
    */
   fusedProjections: boolean;
   /**
-   * Gemma's layout: norms after attention and after the feed-forward (post_attention_norm,
-   * post_ffw_norm), GELU, and `gemmaKeys`: softcaps and sliding-window layers.
+   * Gemma's layout: GELU, the embedding scaled by sqrt(nEmbd), norms after attention and after the
+   * feed-forward (post_attention_norm, post_ffw_norm: Gemma 2 and 3), and `gemmaKeys`: softcaps and
+   * sliding-window layers.
    */
-  gemma?: { gemmaKeys: GgufMetadataEntry[]; tiedOnly: boolean };
+  gemma?: { gemmaKeys: GgufMetadataEntry[]; tiedOnly: boolean; postNorms: boolean };
 }
 
 /**
@@ -165,6 +166,18 @@ const ARCHITECTURES: Record<TinyModelArchitecture, ArchitectureSpec> = {
     headDimIndependent: false,
     fusedProjections: true,
   },
+  // GemmaModel (conversion/gemma.py): llama's block with GELU, every layer global, the output always the token embedding
+  gemma: {
+    ropeFreqBase: 10000,
+    rmsNormEpsilon: 1e-6,
+    writesVocabSize: false,
+    writesRopeDimensionCount: false,
+    qkvBias: false,
+    qkNorm: false,
+    headDimIndependent: true,
+    fusedProjections: false,
+    gemma: { tiedOnly: true, postNorms: false, gemmaKeys: [] },
+  },
   // Gemma2Model (conversion/gemma.py): both softcaps, every other layer sliding (layer 0 slides, 1 is global);
   // the output is always the token embedding
   gemma2: {
@@ -178,6 +191,7 @@ const ARCHITECTURES: Record<TinyModelArchitecture, ArchitectureSpec> = {
     fusedProjections: false,
     gemma: {
       tiedOnly: true,
+      postNorms: true,
       gemmaKeys: [
         float32Entry("gemma2.attn_logit_softcapping", TINY_GEMMA.attentionSoftcap),
         float32Entry("gemma2.final_logit_softcapping", TINY_GEMMA.finalSoftcap),
@@ -198,6 +212,7 @@ const ARCHITECTURES: Record<TinyModelArchitecture, ArchitectureSpec> = {
     fusedProjections: false,
     gemma: {
       tiedOnly: false,
+      postNorms: true,
       gemmaKeys: [
         float32Entry("gemma3.rope.freq_base_swa", 10000),
         uint32Entry("gemma3.attention.sliding_window", TINY_GEMMA.slidingWindow),
@@ -227,6 +242,9 @@ const WEIGHT_STD = {
 
 /** RMS of a Gemma model's token embedding rows once its graph has scaled them by sqrt(nEmbd). */
 const GEMMA_EMBEDDING_RMS = 2;
+
+/** Gemma (1)'s projections: large enough that the blocks, not the input token, decide the next token. */
+const GEMMA_UNNORMED_PROJECTION_STD = 0.15;
 
 /** llama_ftype values for general.file_type. */
 const FILE_TYPE: Record<ModelWeightType, number> = { f32: 0, f16: 1, q4_k_m: 15 };
@@ -365,7 +383,7 @@ function resolveLayoutConfig<Weight extends ModelWeightType>(
   if (typeof config.tiedEmbeddings !== "boolean") {
     throw new LoraGgufError("E_INVALID_OPTION", `tiedEmbeddings must be a boolean, got ${String(config.tiedEmbeddings)}`);
   }
-  // llama.cpp's gemma2 graph projects with token_embd and loads no output.weight
+  // llama.cpp's gemma and gemma2 graphs project with token_embd and load no output.weight
   if (ARCHITECTURES[config.architecture].gemma?.tiedOnly) config.tiedEmbeddings = true;
   if (config.chatTemplate !== undefined && typeof config.chatTemplate !== "string") {
     throw new LoraGgufError("E_INVALID_OPTION", "chatTemplate must be a string");
@@ -471,14 +489,14 @@ export function tinyModelTensors(config: SparseModelConfig): GgufTensorDeclarati
       tensors.push(vector(`${block}.attn_q_norm.weight`, headSize), vector(`${block}.attn_k_norm.weight`, headSize));
     }
     tensors.push(matrix(`${block}.attn_output.weight`, [qSize, nEmbd], layer));
-    if (spec.gemma) tensors.push(vector(`${block}.post_attention_norm.weight`, nEmbd));
+    if (spec.gemma?.postNorms) tensors.push(vector(`${block}.post_attention_norm.weight`, nEmbd));
     tensors.push(
       vector(`${block}.ffn_norm.weight`, nEmbd),
       matrix(`${block}.ffn_gate.weight`, [nEmbd, nFf], layer),
       matrix(`${block}.ffn_up.weight`, [nEmbd, nFf], layer),
       matrix(`${block}.ffn_down.weight`, [nFf, nEmbd], layer),
     );
-    if (spec.gemma) tensors.push(vector(`${block}.post_ffw_norm.weight`, nEmbd));
+    if (spec.gemma?.postNorms) tensors.push(vector(`${block}.post_ffw_norm.weight`, nEmbd));
   }
   tensors.push(vector("output_norm.weight", nEmbd));
   if (!config.tiedEmbeddings) tensors.push(matrix("output.weight", [nEmbd, vocabSize]));
@@ -528,5 +546,9 @@ function weightStd(name: string, config: TinyModelConfig): number {
   }
   if (name === "token_embd.weight") return config.tiedEmbeddings ? WEIGHT_STD.output : WEIGHT_STD.tokenEmbedding;
   if (name === "output.weight") return WEIGHT_STD.output;
+  const gemma = ARCHITECTURES[config.architecture].gemma;
+  // Gemma (1) adds its blocks' outputs unnormed to the scaled (tied) embedding: at the usual scale
+  // each position's own embedding would dominate its state and it would predict its own token
+  if (gemma && !gemma.postNorms) return GEMMA_UNNORMED_PROJECTION_STD;
   return WEIGHT_STD.projection;
 }

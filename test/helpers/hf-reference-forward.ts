@@ -10,7 +10,7 @@ import { bfloat16ToFloat32, float16ToFloat32, float32ToBfloat16, float32ToFloat1
 import { writeTinyHfCheckpoint, type TinyHfCheckpointOptions } from "../../src/testing/tiny-hf-checkpoint.js";
 import { tinyHfTokenizerFiles, type TinyHfTokenizer } from "../../src/testing/tiny-hf-tokenizer.js";
 
-export type HfReferenceArchitecture = "llama" | "mistral" | "qwen2" | "qwen3" | "phi3" | "gemma2" | "gemma3";
+export type HfReferenceArchitecture = "llama" | "mistral" | "qwen2" | "qwen3" | "phi3" | "gemma" | "gemma2" | "gemma3";
 
 const ARCHITECTURE_BY_CLASS: Record<string, HfReferenceArchitecture> = {
   LlamaForCausalLM: "llama",
@@ -18,6 +18,7 @@ const ARCHITECTURE_BY_CLASS: Record<string, HfReferenceArchitecture> = {
   Qwen2ForCausalLM: "qwen2",
   Qwen3ForCausalLM: "qwen3",
   Phi3ForCausalLM: "phi3",
+  GemmaForCausalLM: "gemma",
   Gemma2ForCausalLM: "gemma2",
   Gemma3ForCausalLM: "gemma3",
 };
@@ -72,6 +73,11 @@ export interface GemmaReferenceConfig {
   embeddingScale: number;
   /** What Gemma's RMSNorm adds to its weight (1; an ablation may set 0). */
   normOffset: number;
+  /**
+   * Gemma 2 and 3 norm the attention and FFN outputs (post_attention_layernorm, post_feedforward_layernorm);
+   * Gemma (1)'s post_attention_layernorm is the norm before the FFN, as in llama.
+   */
+  postNorms: boolean;
 }
 
 /** Changes to the modelled forward pass, for tests that show a feature moves the result. */
@@ -86,7 +92,14 @@ export interface HfReferenceModel {
   logits(tokens: readonly number[]): Float64Array[];
   /** Softmax of the logits at the last position. */
   nextTokenProbabilities(tokens: readonly number[]): Float64Array;
+  /**
+   * The live float64 weights of one projection of a layer (row-major [out, in], as the checkpoint
+   * stores them): a test may change them in place, e.g. to merge an adapter.
+   */
+  projection(layer: number, module: ReferenceProjection): Float64Array;
 }
+
+export type ReferenceProjection = "q" | "k" | "v" | "o" | "gate" | "up" | "down";
 
 /** Loads config.json and every weight of a checkpoint directory (tiny models: all held as float64). */
 export async function loadHfReferenceModel(dir: string, ablation: HfReferenceAblation = {}): Promise<HfReferenceModel> {
@@ -99,6 +112,11 @@ export async function loadHfReferenceModel(dir: string, ablation: HfReferenceAbl
     nextTokenProbabilities: (tokens) => {
       const all = forward(config, weights, tokens);
       return softmax(all[all.length - 1]);
+    },
+    projection: (layer, module) => {
+      const found = weights.layers[layer]?.[module];
+      if (found === undefined) throw new Error(`reference forward: no layer ${layer}`);
+      return found;
     },
   };
 }
@@ -119,10 +137,11 @@ function referenceConfig(raw: Record<string, unknown>, ablation: HfReferenceAbla
   };
   const hiddenSize = integer("hidden_size");
   const nHead = integer("num_attention_heads");
-  const isGemma = architecture === "gemma2" || architecture === "gemma3";
+  const isGemma = architecture === "gemma" || architecture === "gemma2" || architecture === "gemma3";
   if (isGemma) {
-    // GemmaMLP reads hidden_activation; gelu_pytorch_tanh is the tanh approximation
-    if (raw.hidden_activation !== "gelu_pytorch_tanh") throw new Error(`reference forward: hidden_activation ${String(raw.hidden_activation)} is not implemented`);
+    // GemmaMLP reads hidden_activation (Gemma (1): the tanh approximation when it is null); gelu_pytorch_tanh is that approximation
+    const activation = raw.hidden_activation ?? (architecture === "gemma" ? "gelu_pytorch_tanh" : undefined);
+    if (activation !== "gelu_pytorch_tanh") throw new Error(`reference forward: hidden_activation ${String(raw.hidden_activation)} is not implemented`);
   } else if ((raw.hidden_act ?? "silu") !== "silu") throw new Error(`reference forward: hidden_act ${String(raw.hidden_act)} is not implemented`);
 
   // LlamaRotaryEmbedding reads config.rope_scaling["rope_type"] (or the legacy "type").
@@ -167,22 +186,26 @@ function referenceConfig(raw: Record<string, unknown>, ablation: HfReferenceAbla
   if (isGemma) {
     const nLayer = integer("num_hidden_layers");
     const pattern = architecture === "gemma2" ? 2 : ((raw.sliding_window_pattern as number | undefined) ?? 6);
-    // Gemma2DecoderLayer: is_sliding = not bool(layer_idx % 2); Gemma3: (layer_idx + 1) % sliding_window_pattern != 0
-    const slidingLayers = Array.isArray(raw.layer_types)
-      ? (raw.layer_types as string[]).map((type) => type === "sliding_attention")
-      : Array.from({ length: nLayer }, (_, layer) => (layer + 1) % pattern !== 0);
+    // Gemma2DecoderLayer: is_sliding = not bool(layer_idx % 2); Gemma3: (layer_idx + 1) % sliding_window_pattern != 0; Gemma (1): none
+    const slidingLayers = architecture === "gemma"
+      ? new Array<boolean>(nLayer).fill(false)
+      : Array.isArray(raw.layer_types)
+        ? (raw.layer_types as string[]).map((type) => type === "sliding_attention")
+        : Array.from({ length: nLayer }, (_, layer) => (layer + 1) % pattern !== 0);
     const dtype = raw.torch_dtype as string | undefined;
     const scale = Math.sqrt(hiddenSize);
     gemma = {
-      queryPreAttnScalar: (raw.query_pre_attn_scalar as number | undefined) ?? 256,
+      // GemmaAttention scales by head_dim^-1/2
+      queryPreAttnScalar: architecture === "gemma" ? headDim : ((raw.query_pre_attn_scalar as number | undefined) ?? 256),
       attnLogitSoftcapping: architecture === "gemma2" ? ((raw.attn_logit_softcapping as number | null | undefined) ?? null) : null,
       finalLogitSoftcapping: (raw.final_logit_softcapping as number | null | undefined) ?? null,
-      slidingWindow: integer("sliding_window"),
+      slidingWindow: architecture === "gemma" ? Number.POSITIVE_INFINITY : integer("sliding_window"),
       slidingLayers,
       localRopeTheta: architecture === "gemma3" ? ((raw.rope_local_base_freq as number | undefined) ?? 10000) : undefined,
       linearRopeFactor: ropeType === "linear" ? (scaling!.factor as number) : 1,
       embeddingScale: dtype === "bfloat16" ? bfloat16Round(scale) : dtype === "float16" ? float16Round(scale) : Math.fround(scale),
       normOffset: ablation.gemmaNormOffset ?? 1,
+      postNorms: architecture !== "gemma",
     };
   }
   return {
@@ -286,7 +309,6 @@ async function loadWeights(tensors: Map<string, CheckpointTensor>, config: HfRef
       continue;
     }
     const qkNorm = config.architecture === "qwen3" || config.architecture === "gemma3";
-    const gemma = config.gemma !== undefined;
     layers.push({
       inputNorm: await load(`${prefix}.input_layernorm.weight`, [hidden]),
       q: await load(`${attention}.q_proj.weight`, [qSize, hidden]),
@@ -300,8 +322,8 @@ async function loadWeights(tensors: Map<string, CheckpointTensor>, config: HfRef
       qNorm: await optional(qkNorm, `${attention}.q_norm.weight`, [headDim]),
       kNorm: await optional(qkNorm, `${attention}.k_norm.weight`, [headDim]),
       postAttentionNorm: await load(`${prefix}.post_attention_layernorm.weight`, [hidden]),
-      preFeedforwardNorm: await optional(gemma, `${prefix}.pre_feedforward_layernorm.weight`, [hidden]),
-      postFeedforwardNorm: await optional(gemma, `${prefix}.post_feedforward_layernorm.weight`, [hidden]),
+      preFeedforwardNorm: await optional(config.gemma?.postNorms === true, `${prefix}.pre_feedforward_layernorm.weight`, [hidden]),
+      postFeedforwardNorm: await optional(config.gemma?.postNorms === true, `${prefix}.post_feedforward_layernorm.weight`, [hidden]),
       gate: await load(`${prefix}.mlp.gate_proj.weight`, [inter, hidden]),
       up: await load(`${prefix}.mlp.up_proj.weight`, [inter, hidden]),
       down: await load(`${prefix}.mlp.down_proj.weight`, [hidden, inter]),
@@ -480,12 +502,14 @@ function gemmaForward(config: HfReferenceConfig, gemma: GemmaReferenceConfig, we
           for (let index = 0; index < headDim; index++) attended[head * headDim + index] += weightsBySource[source - first] * value[index];
         }
       }
-      const afterAttention = add(state, norm(linear(layer.o, undefined, attended), layer.postAttentionNorm));
-      const normed = norm(afterAttention, layer.preFeedforwardNorm!);
+      const attentionOutput = linear(layer.o, undefined, attended);
+      const afterAttention = add(state, gemma.postNorms ? norm(attentionOutput, layer.postAttentionNorm) : attentionOutput);
+      const normed = norm(afterAttention, gemma.postNorms ? layer.preFeedforwardNorm! : layer.postAttentionNorm);
       const gate = linear(layer.gate, undefined, normed);
       const up = linear(layer.up, undefined, normed);
       const activated = gate.map((value, index) => geluTanh(value) * up[index]);
-      return add(afterAttention, norm(linear(layer.down, undefined, activated), layer.postFeedforwardNorm!));
+      const ffnOutput = linear(layer.down, undefined, activated);
+      return add(afterAttention, gemma.postNorms ? norm(ffnOutput, layer.postFeedforwardNorm!) : ffnOutput);
     });
   }
   return states.map((state) => linear(weights.lmHead, undefined, norm(state, weights.finalNorm)).map((logit) => cap(logit, gemma.finalLogitSoftcapping)));
