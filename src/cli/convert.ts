@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 
+import { modelFamilies } from "../arch/index.js";
 import { convert } from "../convert/convert.js";
 import { convertOutTypes, type ConvertOutType } from "../convert/tensor-encoding.js";
 import { formatBytes, printJson, runAction } from "./output.js";
@@ -17,7 +18,7 @@ interface ConvertFlags {
 export function registerConvertCommand(program: Command): void {
   program
     .command("convert")
-    .description("convert a Hugging Face safetensors checkpoint (llama, mistral, qwen2, qwen3, phi3) to GGUF, without Python")
+    .description(`convert a Hugging Face safetensors checkpoint (${modelFamilies.map((family) => family.ggufArchitecture).join(", ")}) to GGUF, without Python`)
     .argument("<dir>", "checkpoint directory: config.json, *.safetensors, tokenizer.json")
     .option("-o, --output <file>", "GGUF to write (default: <dir>/<name>-<outtype>.gguf)")
     .option("--outtype <type>", `matrix type: ${convertOutTypes.join(", ")} (auto keeps the checkpoint's)`, "auto")
