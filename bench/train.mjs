@@ -88,6 +88,7 @@ function runTorch(python, dtype) {
   const config = {
     architecture: shape.architecture, layers: shape.nLayer, hidden: shape.nEmbd, intermediate: shape.nFf, heads: shape.nHead,
     kvHeads: shape.nHeadKv, vocab: shape.vocabSize, tiedEmbeddings: shape.tiedEmbeddings, qkvBias: shape.architecture === "qwen2",
+    headDim: shape.headDim, ...(shape.architecture === "gemma3" ? { gemma: true, slidingWindow: shape.slidingWindow, slidingWindowPattern: shape.slidingWindowPattern, ropeTheta: 1_000_000, ropeThetaLocal: 10_000, rmsNormEps: 1e-6 } : {}),
   };
   const output = execFileSync(python, [path.join(root, "bench", "peers", "torch_lora.py"), "--config", JSON.stringify(config), "--ctx", String(contextLength),
     "--steps", String(steps), "--threads", String(threads), "--rank", String(rank), "--dtype", dtype], { encoding: "utf8" });

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch CPU peer for bench/train: LoRA training throughput of a decoder-only transformer.
 
-Builds a llama/qwen2-shaped model in plain torch (random frozen base weights, no
+Builds a llama/qwen2- or Gemma 3-shaped model in plain torch (random frozen base weights, no
 `transformers`), attaches LoRA to all seven linear projections of every layer as
 PEFT would, and trains it with AdamW on random token windows in eager mode.
 
@@ -102,36 +102,45 @@ def rotate_half(x: torch.Tensor) -> torch.Tensor:
     return torch.cat((-x2, x1), dim=-1)
 
 
-def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    if hasattr(F, "scaled_dot_product_attention"):
-        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
-    # torch < 2.0 (Debian 12 ships 1.13) has no SDPA; this is its math backend.
+def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: int | None = None) -> torch.Tensor:
     t = q.shape[-2]
+    if hasattr(F, "scaled_dot_product_attention") and window is None:
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    # torch < 2.0 (Debian 12 ships 1.13) has no SDPA; this is its math backend. A sliding window
+    # also masks the keys window or more positions back (Gemma's sliding layers).
     scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
     mask = torch.ones(t, t, dtype=torch.bool).triu(1)
+    if window is not None:
+        mask = mask | torch.ones(t, t, dtype=torch.bool).tril(-window)
     scores = scores.masked_fill(mask, float("-inf"))
     return scores.softmax(-1) @ v
 
 
 class Block(nn.Module):
     def __init__(self, cfg: dict[str, Any], rank: int, scale: float, dtype: torch.dtype,
-                 g: torch.Generator) -> None:
+                 g: torch.Generator, window: int | None = None) -> None:
         super().__init__()
         h, inter = cfg["hidden"], cfg["intermediate"]
         self.heads, self.kv_heads = cfg["heads"], cfg["kvHeads"]
-        self.head_dim = h // self.heads
-        kv = self.kv_heads * self.head_dim
+        self.head_dim = int(cfg.get("headDim") or h // self.heads)
+        qw, kv = self.heads * self.head_dim, self.kv_heads * self.head_dim
         bias = bool(cfg.get("qkvBias", False))
         eps = float(cfg.get("rmsNormEps", 1e-5))
+        # Gemma 3 (Gemma3DecoderLayer): q/k norms per head, norms after attention and the MLP, GELU-tanh
+        self.gemma = bool(cfg.get("gemma", False))
+        self.window = window
 
         def lin(i: int, o: int, b: bool = False) -> LoRALinear:
             return LoRALinear(i, o, b, rank, scale, dtype, g)
 
         self.attn_norm = RMSNorm(h, eps, dtype)
-        self.q, self.k, self.v = lin(h, h, bias), lin(h, kv, bias), lin(h, kv, bias)
-        self.o = lin(h, h)
+        self.q, self.k, self.v = lin(h, qw, bias), lin(h, kv, bias), lin(h, kv, bias)
+        self.o = lin(qw, h)
         self.mlp_norm = RMSNorm(h, eps, dtype)
         self.gate, self.up, self.down = lin(h, inter), lin(h, inter), lin(inter, h)
+        if self.gemma:
+            self.q_norm, self.k_norm = RMSNorm(self.head_dim, eps, dtype), RMSNorm(self.head_dim, eps, dtype)
+            self.post_attn_norm, self.post_mlp_norm = RMSNorm(h, eps, dtype), RMSNorm(h, eps, dtype)
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
         b, t, _ = x.shape
@@ -139,11 +148,17 @@ class Block(nn.Module):
         q = self.q(hn).view(b, t, self.heads, self.head_dim).transpose(1, 2)
         k = self.k(hn).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
         v = self.v(hn).view(b, t, self.kv_heads, self.head_dim).transpose(1, 2)
+        if self.gemma:
+            q, k = self.q_norm(q), self.k_norm(k)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
         rep = self.heads // self.kv_heads
         k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
-        a = causal_attention(q, k, v).transpose(1, 2).reshape(b, t, -1)
+        a = causal_attention(q, k, v, self.window).transpose(1, 2).reshape(b, t, -1)
+        if self.gemma:
+            x = x + self.post_attn_norm(self.o(a))
+            hn = self.mlp_norm(x)
+            return x + self.post_mlp_norm(self.down(F.gelu(self.gate(hn), approximate="tanh") * self.up(hn)))
         x = x + self.o(a)
         hn = self.mlp_norm(x)
         return x + self.down(F.silu(self.gate(hn)) * self.up(hn))
@@ -156,27 +171,36 @@ class Decoder(nn.Module):
         h, vocab = cfg["hidden"], cfg["vocab"]
         self.embed = nn.Parameter(torch.empty(vocab, h, dtype=dtype).normal_(0.0, 0.02, generator=g),
                                   requires_grad=False)
-        self.layers = nn.ModuleList(Block(cfg, rank, scale, dtype, g) for _ in range(cfg["layers"]))
+        # Gemma 3: layer i slides unless (i + 1) % pattern == 0, with its own rope base
+        pattern = int(cfg.get("slidingWindowPattern") or 0)
+        self.sliding = [pattern > 0 and (i + 1) % pattern != 0 for i in range(cfg["layers"])]
+        window = cfg.get("slidingWindow")
+        self.layers = nn.ModuleList(Block(cfg, rank, scale, dtype, g, window if self.sliding[i] else None) for i in range(cfg["layers"]))
+        self.embed_scale = math.sqrt(h) if cfg.get("gemma", False) else 1.0
         self.norm = RMSNorm(h, float(cfg.get("rmsNormEps", 1e-5)), dtype)
         if cfg.get("tiedEmbeddings", False):
             self.lm_head = self.embed
         else:
             self.lm_head = nn.Parameter(torch.empty(vocab, h, dtype=dtype).normal_(0.0, 0.02, generator=g),
                                         requires_grad=False)
-        self.head_dim = h // cfg["heads"]
+        self.head_dim = int(cfg.get("headDim") or h // cfg["heads"])
         self.theta = float(cfg.get("ropeTheta", 10000.0))
+        self.theta_local = float(cfg.get("ropeThetaLocal", self.theta))
 
-    def rope(self, t: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-        inv = 1.0 / (self.theta ** (torch.arange(0, self.head_dim, 2, dtype=torch.float32) / self.head_dim))
+    def rope(self, t: int, dtype: torch.dtype, theta: float) -> tuple[torch.Tensor, torch.Tensor]:
+        inv = 1.0 / (theta ** (torch.arange(0, self.head_dim, 2, dtype=torch.float32) / self.head_dim))
         freqs = torch.outer(torch.arange(t, dtype=torch.float32), inv)
         emb = torch.cat((freqs, freqs), dim=-1)
         return emb.cos().to(dtype), emb.sin().to(dtype)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         x = F.embedding(ids, self.embed)
-        cos, sin = self.rope(ids.shape[1], x.dtype)
-        for layer in self.layers:
-            x = layer(x, cos, sin)
+        if self.embed_scale != 1.0:
+            x = x * self.embed_scale
+        global_rope = self.rope(ids.shape[1], x.dtype, self.theta)
+        local_rope = self.rope(ids.shape[1], x.dtype, self.theta_local)
+        for sliding, layer in zip(self.sliding, self.layers):
+            x = layer(x, *(local_rope if sliding else global_rope))
         return F.linear(self.norm(x), self.lm_head)
 
 

@@ -4,7 +4,7 @@ import { tinyModelDefaults, tinyModelTensors, writeTinyModelGguf, type TinyModel
 export { llamaSourceDir } from "./llama-source-dir.js";
 
 /** writeTinyModelGguf's options for the llama architecture (head size nEmbd / nHead, untied output). */
-export type TinyLlamaOptions = Omit<TinyModelOptions, "architecture" | "headDim" | "tiedEmbeddings">;
+export type TinyLlamaOptions = Omit<TinyModelOptions, "architecture" | "headDim" | "tiedEmbeddings" | "slidingWindow" | "slidingWindowPattern">;
 
 export interface TinyLlamaConfig extends Required<Omit<TinyLlamaOptions, "chatTemplate">> {
   chatTemplate: string | undefined;
@@ -22,5 +22,5 @@ export async function writeTinyLlamaGguf(path: string, options: TinyLlamaOptions
 
 /** Tensor names and shapes (ne order) llama.cpp's llama_model_llama::load_arch_tensors expects. */
 export function tinyLlamaTensors(config: TinyLlamaConfig): GgufTensorDeclaration[] {
-  return tinyModelTensors({ ...config, architecture: "llama", headDim: undefined, tiedEmbeddings: false });
+  return tinyModelTensors({ ...config, architecture: "llama", headDim: undefined, tiedEmbeddings: false, slidingWindow: undefined, slidingWindowPattern: undefined });
 }

@@ -55,13 +55,19 @@ export interface TinyModelOptions {
    * their query and output projections by nEmbd. Default: nEmbd / nHead, keys not written.
    */
   headDim?: number;
-  /** Leave out output.weight, so llama.cpp uses token_embd.weight as the output projection too. Default false (gemma2: always tied). */
+  /** Leave out output.weight, so llama.cpp uses token_embd.weight as the output projection too. Default false (gemma, gemma2: always tied). */
   tiedEmbeddings?: boolean;
+  /** gemma2, gemma3: the sliding window, in tokens. Default TINY_GEMMA.slidingWindow. */
+  slidingWindow?: number;
+  /** gemma3: one layer in this many is global (Gemma 3's own: 6). Default 2: layer 0 of 2 slides, layer 1 is global. */
+  slidingWindowPattern?: number;
 }
 
-export interface TinyModelConfig extends Required<Omit<TinyModelOptions, "chatTemplate" | "headDim">> {
+export interface TinyModelConfig extends Required<Omit<TinyModelOptions, "chatTemplate" | "headDim" | "slidingWindow" | "slidingWindowPattern">> {
   chatTemplate: string | undefined;
   headDim: number | undefined;
+  slidingWindow: number | undefined;
+  slidingWindowPattern: number | undefined;
 }
 
 export interface SparseModelOptions extends Omit<TinyModelOptions, "seed" | "weightType"> {
@@ -114,7 +120,7 @@ interface ArchitectureSpec {
    * feed-forward (post_attention_norm, post_ffw_norm: Gemma 2 and 3), and `gemmaKeys`: softcaps and
    * sliding-window layers.
    */
-  gemma?: { gemmaKeys: GgufMetadataEntry[]; tiedOnly: boolean; postNorms: boolean };
+  gemma?: { gemmaKeys: (window: { slidingWindow: number; slidingWindowPattern: number }) => GgufMetadataEntry[]; tiedOnly: boolean; postNorms: boolean };
 }
 
 /**
@@ -176,7 +182,7 @@ const ARCHITECTURES: Record<TinyModelArchitecture, ArchitectureSpec> = {
     qkNorm: false,
     headDimIndependent: true,
     fusedProjections: false,
-    gemma: { tiedOnly: true, postNorms: false, gemmaKeys: [] },
+    gemma: { tiedOnly: true, postNorms: false, gemmaKeys: () => [] },
   },
   // Gemma2Model (conversion/gemma.py): both softcaps, every other layer sliding (layer 0 slides, 1 is global);
   // the output is always the token embedding
@@ -192,10 +198,10 @@ const ARCHITECTURES: Record<TinyModelArchitecture, ArchitectureSpec> = {
     gemma: {
       tiedOnly: true,
       postNorms: true,
-      gemmaKeys: [
+      gemmaKeys: ({ slidingWindow }) => [
         float32Entry("gemma2.attn_logit_softcapping", TINY_GEMMA.attentionSoftcap),
         float32Entry("gemma2.final_logit_softcapping", TINY_GEMMA.finalSoftcap),
-        uint32Entry("gemma2.attention.sliding_window", TINY_GEMMA.slidingWindow),
+        uint32Entry("gemma2.attention.sliding_window", slidingWindow),
       ],
     },
   },
@@ -213,10 +219,10 @@ const ARCHITECTURES: Record<TinyModelArchitecture, ArchitectureSpec> = {
     gemma: {
       tiedOnly: false,
       postNorms: true,
-      gemmaKeys: [
+      gemmaKeys: ({ slidingWindow, slidingWindowPattern }) => [
         float32Entry("gemma3.rope.freq_base_swa", 10000),
-        uint32Entry("gemma3.attention.sliding_window", TINY_GEMMA.slidingWindow),
-        uint32Entry("gemma3.attention.sliding_window_pattern", 2),
+        uint32Entry("gemma3.attention.sliding_window", slidingWindow),
+        uint32Entry("gemma3.attention.sliding_window_pattern", slidingWindowPattern),
       ],
     },
   },
@@ -334,7 +340,18 @@ function resolveLayoutConfig<Weight extends ModelWeightType>(
     architecture: options.architecture,
     chatTemplate: options.chatTemplate,
     headDim: options.headDim,
+    slidingWindow: options.slidingWindow,
+    slidingWindowPattern: options.slidingWindowPattern,
   } as Omit<SparseModelConfig, "weightType"> & { weightType: Weight };
+  const windowKeys = { slidingWindow: ["gemma2", "gemma3"], slidingWindowPattern: ["gemma3"] } as const;
+  for (const [name, architectures] of Object.entries(windowKeys)) {
+    const value = config[name as keyof typeof windowKeys];
+    if (value === undefined) continue;
+    if (!(architectures as readonly string[]).includes(config.architecture)) {
+      throw new LoraGgufError("E_INVALID_OPTION", `${name} is a ${architectures.join(" and ")} option, not one of ${config.architecture}`);
+    }
+    if (!Number.isSafeInteger(value) || value <= 0) throw new LoraGgufError("E_INVALID_OPTION", `${name} must be a positive integer, got ${String(value)}`);
+  }
   if (!tinyModelArchitectures.includes(config.architecture)) {
     const names = tinyModelArchitectures.map((name) => `"${name}"`).join(", ");
     throw new LoraGgufError("E_INVALID_OPTION", `architecture must be one of ${names}, got ${String(config.architecture)}`);
@@ -425,7 +442,7 @@ function hyperparameterEntries(config: SparseModelConfig): GgufMetadataEntry[] {
   entries.push(
     float32Entry(key("rope.freq_base"), spec.ropeFreqBase),
     float32Entry(key("attention.layer_norm_rms_epsilon"), spec.rmsNormEpsilon),
-    ...(spec.gemma?.gemmaKeys ?? []),
+    ...(spec.gemma?.gemmaKeys({ slidingWindow: config.slidingWindow ?? TINY_GEMMA.slidingWindow, slidingWindowPattern: config.slidingWindowPattern ?? 2 }) ?? []),
   );
   return entries;
 }
