@@ -99,9 +99,8 @@ function checkGemma1Config(config: HfConfig, where: string): void {
   if (config.tie_word_embeddings === false) throw unsupported("tie_word_embeddings false (llama.cpp's gemma graph projects logits with the token embedding)");
 }
 
-/** GemmaModel.set_gguf_parameters, in its order (it does not call TextModel's). */
-function gemma1Hyperparameters(config: HfConfig): GgufMetadataEntry[] {
-  const arch = "gemma";
+/** GemmaModel.set_gguf_parameters, in its order (it does not call TextModel's); Gemma2Model's begins alike. */
+function gemma1Hyperparameters(config: HfConfig, arch = "gemma"): GgufMetadataEntry[] {
   return [
     uint32Entry(`${arch}.context_length`, config.max_position_embeddings!),
     uint32Entry(`${arch}.embedding_length`, config.hidden_size),
@@ -268,19 +267,11 @@ function checkGemmaConfig(version: GemmaVersion, config: HfConfig, where: string
   }
 }
 
-/** Gemma2Model.set_gguf_parameters, in its order (it does not call TextModel's). */
+/** Gemma2Model.set_gguf_parameters, in its order: GemmaModel's keys, then the caps and the window. */
 function gemma2Hyperparameters(config: HfConfig): GgufMetadataEntry[] {
   const arch = "gemma2";
   return [
-    uint32Entry(`${arch}.context_length`, config.max_position_embeddings!),
-    uint32Entry(`${arch}.embedding_length`, config.hidden_size),
-    uint32Entry(`${arch}.block_count`, config.num_hidden_layers),
-    uint32Entry(`${arch}.feed_forward_length`, config.intermediate_size),
-    uint32Entry(`${arch}.attention.head_count`, config.num_attention_heads),
-    uint32Entry(`${arch}.attention.head_count_kv`, config.num_key_value_heads ?? config.num_attention_heads),
-    float32Entry(`${arch}.attention.layer_norm_rms_epsilon`, config.rms_norm_eps!),
-    uint32Entry(`${arch}.attention.key_length`, config.head_dim!),
-    uint32Entry(`${arch}.attention.value_length`, config.head_dim!),
+    ...gemma1Hyperparameters(config, arch),
     float32Entry(`${arch}.attn_logit_softcapping`, config.attn_logit_softcapping as number),
     float32Entry(`${arch}.final_logit_softcapping`, config.final_logit_softcapping as number),
     uint32Entry(`${arch}.attention.sliding_window`, config.sliding_window as number),

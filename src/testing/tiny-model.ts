@@ -129,6 +129,18 @@ interface ArchitectureSpec {
  */
 export const TINY_GEMMA = { slidingWindow: 16, attentionSoftcap: 1.5, finalSoftcap: 6 } as const;
 
+/** What the Gemma families share: GemmaModel and its successors write neither vocab_size nor rope.dimension_count. */
+const GEMMA_SPEC = {
+  ropeFreqBase: 10000,
+  rmsNormEpsilon: 1e-6,
+  writesVocabSize: false,
+  writesRopeDimensionCount: false,
+  qkvBias: false,
+  qkNorm: false,
+  headDimIndependent: true,
+  fusedProjections: false,
+} as const satisfies Omit<ArchitectureSpec, "gemma">;
+
 /** After llama_model_<arch>::load_arch_tensors in deps/llama.cpp/src/models/<arch>.cpp. */
 const ARCHITECTURES: Record<TinyModelArchitecture, ArchitectureSpec> = {
   llama: {
@@ -173,28 +185,11 @@ const ARCHITECTURES: Record<TinyModelArchitecture, ArchitectureSpec> = {
     fusedProjections: true,
   },
   // GemmaModel (conversion/gemma.py): llama's block with GELU, every layer global, the output always the token embedding
-  gemma: {
-    ropeFreqBase: 10000,
-    rmsNormEpsilon: 1e-6,
-    writesVocabSize: false,
-    writesRopeDimensionCount: false,
-    qkvBias: false,
-    qkNorm: false,
-    headDimIndependent: true,
-    fusedProjections: false,
-    gemma: { tiedOnly: true, postNorms: false, gemmaKeys: () => [] },
-  },
+  gemma: { ...GEMMA_SPEC, gemma: { tiedOnly: true, postNorms: false, gemmaKeys: () => [] } },
   // Gemma2Model (conversion/gemma.py): both softcaps, every other layer sliding (layer 0 slides, 1 is global);
   // the output is always the token embedding
   gemma2: {
-    ropeFreqBase: 10000,
-    rmsNormEpsilon: 1e-6,
-    writesVocabSize: false,
-    writesRopeDimensionCount: false,
-    qkvBias: false,
-    qkNorm: false,
-    headDimIndependent: true,
-    fusedProjections: false,
+    ...GEMMA_SPEC,
     gemma: {
       tiedOnly: true,
       postNorms: true,
@@ -208,14 +203,9 @@ const ARCHITECTURES: Record<TinyModelArchitecture, ArchitectureSpec> = {
   // Gemma3Model: q/k norms, no softcaps, sliding layers with their own rope base; the pattern key makes
   // layer 0 of 2 slide and layer 1 global (Gemma 3's own pattern, 5 sliding to 1 global, needs 6 layers)
   gemma3: {
+    ...GEMMA_SPEC,
     ropeFreqBase: 1_000_000,
-    rmsNormEpsilon: 1e-6,
-    writesVocabSize: false,
-    writesRopeDimensionCount: false,
-    qkvBias: false,
     qkNorm: true,
-    headDimIndependent: true,
-    fusedProjections: false,
     gemma: {
       tiedOnly: false,
       postNorms: true,
