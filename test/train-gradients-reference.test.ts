@@ -131,7 +131,7 @@ describe("LoRA gradients match finite differences of the float64 reference", () 
             // GGUF's lora_a [rank, in] and lora_b [out, rank] rows are PEFT's A and B (Gemma's rope needs no row permutation)
             expect(Array.from(await trainer.readTensor(ggufName, "value"))).toEqual(Array.from(entry[factor], Math.fround));
             const gradient = await trainer.readTensor(ggufName, "gradient");
-            const largest = Array.from(gradient.keys()).sort((i, j) => Math.abs(gradient[j]) - Math.abs(gradient[i])).slice(0, 2);
+            const largest = Array.from(gradient.keys()).sort((i, j) => Math.abs(gradient[j]) - Math.abs(gradient[i])).slice(0, 1);
             for (const index of largest) {
               const values = entry[factor];
               const original = values[index];

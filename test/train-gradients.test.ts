@@ -25,7 +25,8 @@ const vocabSize = 512;
 const windowsPerOptimizerStep = 2;
 // the tiny models' shape; phi3's fused attn_qkv has [q; k; v] output rows, its ffn_up [gate; up]
 const shape = { nLayer: 2, nEmbd: 64, nHead: 4, nHeadKv: 2, nFf: 128, rank: 4 };
-const separateArchitectures = tinyModelArchitectures.filter((architecture) => architecture !== "phi3");
+// gemma (1)'s gradients are checked against the float64 reference instead (test/train-gradients-reference.test.ts)
+const separateArchitectures = tinyModelArchitectures.filter((architecture) => architecture !== "phi3" && architecture !== "gemma");
 
 beforeAll(async () => {
   const { rank, ...layout } = shape;
@@ -223,11 +224,12 @@ describe("LoRA gradients match finite differences", () => {
 
   // patches/0007: the loss over chunks of 48 labelled positions (each chunk's logits recomputed in the
   // backward pass), attention over chunks of 64 query rows, and every layer recomputed from its output.
+  // gemma2 (its softcapped, sliding-window attention and sa_out residual) with recomputation, which chunks too
   it.each([
-    ["chunked loss and attention", { lossChunkRows: 48, attentionChunkRows: 64 }],
-    ["chunked, with layers recomputed", { lossChunkRows: 48, attentionChunkRows: 64, recomputeLayers: true }],
-  ] as const)("%s: every adapter tensor kind on llama, qwen3 and gemma2 (its softcapped, sliding-window attention)", async (_label, memory) => {
-    for (const architecture of ["llama", "qwen3", "gemma2"] as const) {
+    ["chunked loss and attention", { lossChunkRows: 48, attentionChunkRows: 64 }, ["llama", "qwen3"]],
+    ["chunked, with layers recomputed", { lossChunkRows: 48, attentionChunkRows: 64, recomputeLayers: true }, ["llama", "qwen3", "gemma2"]],
+  ] as const)("%s: every adapter tensor kind on %j", async (_label, memory, architectures) => {
+    for (const architecture of architectures) {
       await expectGradientsMatch(`${architecture} ${_label}`, await openTrainer(architecture, false, undefined, memory), undefined, tensorNames, checkSettings(architecture));
     }
   });
