@@ -3,6 +3,9 @@
 
 #include <napi.h>
 
+#include <string>
+
+#include "ggml-backend.h"
 #include "llama.h"
 
 #include "build-info.h"
@@ -45,6 +48,16 @@ private:
         result.Set("llamaPatches", Napi::String::New(env, LORA_GGUF_LLAMA_PATCHES));
         result.Set("cuda", Napi::Boolean::New(env, LORA_GGUF_CUDA_ENABLED != 0));
         result.Set("systemInfo", Napi::String::New(env, llama_print_system_info()));
+        // the GPUs the compiled-in backends found (none in a CPU build, or where no driver or device is)
+        Napi::Array gpus = Napi::Array::New(env);
+        for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
+            ggml_backend_dev_t device = ggml_backend_dev_get(i);
+            const enum ggml_backend_dev_type type = ggml_backend_dev_type(device);
+            if (type == GGML_BACKEND_DEVICE_TYPE_GPU || type == GGML_BACKEND_DEVICE_TYPE_IGPU) {
+                gpus.Set(gpus.Length(), Napi::String::New(env, std::string(ggml_backend_dev_name(device)) + ": " + ggml_backend_dev_description(device)));
+            }
+        }
+        result.Set("gpuDevices", gpus);
         return result;
     }
 

@@ -33,6 +33,9 @@ struct TrainerOptions {
     int32_t     loss_chunk_rows  = 0;
     int32_t     attn_chunk_rows  = 0;
     bool        recompute_layers = false;
+    // layers whose weights (and adapter tensors) llama.cpp's device selection places on a GPU; -1: all.
+    // TypeScript passes 0 where the addon has no GPU device.
+    int32_t     gpu_layers       = 0;
 };
 
 struct OptimizerSettings {
@@ -121,7 +124,7 @@ void open_session(TrainingState & state) {
     const TrainerOptions & options = state.options;
 
     llama_model_params model_params = llama_model_default_params();
-    model_params.n_gpu_layers    = 0;
+    model_params.n_gpu_layers    = options.gpu_layers;
     // repacked (extra buffer type) weights have no backward pass on CPU
     model_params.use_extra_bufts = false;
     // a full fine-tune writes the weights, which must not be the file's read-only mapping
@@ -465,6 +468,7 @@ Napi::Value create_trainer(const Napi::CallbackInfo & info, JobRegistry & jobs) 
     state->options.loss_chunk_rows  = (int32_t) optional_number(raw, "trainer", "lossChunkRows", 0);
     state->options.attn_chunk_rows  = (int32_t) optional_number(raw, "trainer", "attentionChunkRows", 0);
     state->options.recompute_layers = raw.Get("recomputeLayers").ToBoolean().Value();
+    state->options.gpu_layers       = (int32_t) optional_number(raw, "trainer", "gpuLayers", 0);
 
     // the session's llama objects are freed on its own thread when it stops
     auto thread = TaskThread::start(env, jobs, [state] { state->release(); });

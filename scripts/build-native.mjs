@@ -45,11 +45,66 @@ const args = process.argv.slice(2);
 const copyToIndex = args.indexOf("--copy-to");
 const copyTo = copyToIndex >= 0 ? args[copyToIndex + 1] : undefined;
 
+const cuda = isOn(process.env.LORA_GGUF_CUDA);
 const cmakeDefines = {
   LORA_GGUF_LLAMA_BUNDLE: locateLlamaBundle(),
-  LORA_GGUF_CUDA: isOn(process.env.LORA_GGUF_CUDA) ? "ON" : "OFF",
+  LORA_GGUF_CUDA: cuda ? "ON" : "OFF",
   LORA_GGUF_NATIVE: isOn(process.env.LORA_GGUF_PORTABLE) ? "OFF" : "ON",
+  // the GPUs to compile for, e.g. "89;90" (default: llama.cpp's list, or the GPU present)
+  ...(cuda && process.env.CMAKE_CUDA_ARCHITECTURES ? { CMAKE_CUDA_ARCHITECTURES: process.env.CMAKE_CUDA_ARCHITECTURES } : {}),
 };
+const childEnv = { ...process.env };
+if (cuda && !childEnv.CUDACXX) {
+  const compiler = cudaCompilerWithCublas();
+  if (compiler) {
+    if (compiler.note) console.error(`lora-gguf: ${compiler.note}`);
+    childEnv.CUDACXX = compiler.nvcc;
+    // FindCUDAToolkit looks for nvcc on PATH first; point it at the same toolkit. nvcc runs ptxas,
+    // fatbinary and nvlink from PATH, so its own directory goes first (another toolkit's ptxas may
+    // not know this one's GPU names)
+    cmakeDefines.CUDAToolkit_ROOT = compiler.root;
+    childEnv.PATH = `${path.dirname(compiler.nvcc)}${path.delimiter}${childEnv.PATH ?? ""}`;
+  }
+}
+if (cuda && !childEnv.CUDAHOSTCXX) {
+  const hostCompiler = cudaHostCompiler();
+  if (hostCompiler) {
+    console.error(`lora-gguf: nvcc ${hostCompiler.nvcc} does not take g++ ${hostCompiler.gxx}; compiling CUDA with ${hostCompiler.use} (set CUDAHOSTCXX to choose)`);
+    childEnv.CUDAHOSTCXX = hostCompiler.use;
+  }
+}
+
+/**
+ * The first CUDA compiler whose toolkit has cuBLAS (llama.cpp's CUDA backend needs it): nvcc on
+ * PATH, /usr/local/cuda's, Debian's /usr/bin/nvcc. undefined when none has; CMake then says so.
+ */
+function cudaCompilerWithCublas() {
+  const onPath = spawnSync("sh", ["-c", "command -v nvcc"], { encoding: "utf8" }).stdout.trim();
+  const candidates = [...new Set([onPath, "/usr/local/cuda/bin/nvcc", "/usr/bin/nvcc"].filter(Boolean))];
+  for (const nvcc of candidates) {
+    if (!existsSync(nvcc)) continue;
+    const root = path.resolve(path.dirname(nvcc), "..");
+    if (!existsSync(path.join(root, "include", "cublas_v2.h"))) continue;
+    const note = nvcc === onPath ? undefined : `nvcc on PATH (${onPath || "none"}) has no cuBLAS beside it; compiling CUDA with ${nvcc} (set CUDACXX to choose)`;
+    return { nvcc, root, note };
+  }
+  return undefined;
+}
+
+/**
+ * CUDA 11.8's nvcc (Debian 12's toolkit) takes g++ up to 11; where the default g++ is newer and
+ * g++-11 is installed, CMake must be told to compile CUDA with it (CUDAHOSTCXX). undefined otherwise.
+ */
+function cudaHostCompiler() {
+  const version = (command, args, pattern) => {
+    const probe = spawnSync(command, args, { encoding: "utf8" });
+    return probe.status === 0 ? pattern.exec(probe.stdout)?.[1] : undefined;
+  };
+  const nvcc = version(childEnv.CUDACXX ?? "nvcc", ["--version"], /release (\d+\.\d+)/);
+  const gxx = version("g++", ["-dumpversion"], /^(\d+)/);
+  if (!nvcc || !gxx || Number(nvcc.split(".")[0]) !== 11 || Number(gxx) <= 11) return undefined;
+  return version("g++-11", ["-dumpversion"], /^(\d+)/) ? { nvcc, gxx, use: "g++-11" } : undefined;
+}
 
 const cmakeJsDir = locatePackageDir("cmake-js");
 if (!cmakeJsDir) throw new Error("cmake-js is not installed; run `npm install`");
@@ -68,7 +123,7 @@ const cmakeArgs = [
 
 console.error(`lora-gguf: building the native addon (llama.cpp + native/) with cmake-js; the first build takes several minutes`);
 const started = Date.now();
-const result = spawnSync(process.execPath, cmakeArgs, { cwd: packageRoot, stdio: ["ignore", "inherit", "inherit"] });
+const result = spawnSync(process.execPath, cmakeArgs, { cwd: packageRoot, env: childEnv, stdio: ["ignore", "inherit", "inherit"] });
 if (result.status !== 0) {
   console.error(`lora-gguf: native build failed (exit ${result.status ?? result.signal})`);
   process.exit(result.status ?? 1);

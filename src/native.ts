@@ -17,6 +17,8 @@ export interface NativeBuildInfo {
   llamaPatches: string;
   cuda: boolean;
   systemInfo: string;
+  /** "name: description" of each GPU the compiled-in backends found; empty in a CPU build or without a device or driver. */
+  gpuDevices: string[];
 }
 
 export interface NativeQuantizeOptions {
@@ -72,6 +74,8 @@ export interface NativeTrainerOptions {
   attentionChunkRows?: number;
   /** Keep only each layer's output for the backward pass and evaluate the rest again (gradient checkpointing). */
   recomputeLayers?: boolean;
+  /** llama.cpp's n_gpu_layers: layers (from the last) placed on a GPU, -1 all; 0 or absent: none. */
+  gpuLayers?: number;
 }
 
 export interface NativeTrainerStep {

@@ -39,7 +39,7 @@ describe("lora-gguf train", () => {
     const flags = [
       "--model", "--data", "--output", "--format", "--rank", "--alpha", "--targets", "--layers", "--lr", "--epochs", "--max-steps",
       "--ctx", "--batch", "--grad-accum", "--warmup", "--scheduler", "--weight-decay", "--val-split", "--eval-interval", "--seed",
-      "--threads", "--train-on-prompt", "--chat-template", "--no-chat-template", "--skip-bad-rows", "--resume",
+      "--threads", "--gpu-layers", "--train-on-prompt", "--chat-template", "--no-chat-template", "--skip-bad-rows", "--resume",
       "--checkpoint-interval", "--force", "--dry-run", "--preview", "--json",
     ];
     for (const flag of flags) expect(help.stdout).toContain(flag);

@@ -23,6 +23,14 @@ export function numberValue(min: number): (value: string) => number {
   };
 }
 
+/** A layer count or "all" (--gpu-layers). */
+export function layerCountValue(value: string): number | "all" {
+  if (value.trim() === "all") return "all";
+  const number = integerPattern.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(number) || number < 0) throw new InvalidArgumentError(`expected a number of layers (0 or more) or "all"`);
+  return number;
+}
+
 /** Block indices and ranges: "0-3,8" gives [0, 1, 2, 3, 8]. */
 export function layerListValue(value: string): number[] {
   const layers = new Set<number>();

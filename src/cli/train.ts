@@ -11,7 +11,7 @@ import { formatTrainingPreview, previewTraining } from "../train/preview.js";
 import { train, type TrainResult } from "../train/train.js";
 import { RECOMPUTE_MODES, THINKING_MODES, type RecomputeMode, type ThinkingMode, type TrainOptions, type TrainProgress } from "../train/train-options.js";
 import { printJson, runAction } from "./output.js";
-import { integerValue, layerListValue, numberValue } from "./option-values.js";
+import { integerValue, layerCountValue, layerListValue, numberValue } from "./option-values.js";
 import { abortOnInterrupt, createProgressBar } from "./progress.js";
 
 interface TrainFlags {
@@ -37,6 +37,7 @@ interface TrainFlags {
   seed?: number;
   threads?: number;
   recompute?: RecomputeMode;
+  gpuLayers?: number | "all";
   thinking?: ThinkingMode;
   trainOnPrompt?: boolean;
   /** A template file, or false for --no-chat-template. */
@@ -77,6 +78,7 @@ export function registerTrainCommand(program: Command): void {
     .option("--eval-interval <n>", "evaluate the validation set every n steps and at the end (default 50)", integerValue(1))
     .option("--seed <n>", "seed for the adapter's initial weights and the data order (default 42)", integerValue(0))
     .option("--threads <n>", "worker threads (default: all CPUs)", integerValue(1))
+    .option("--gpu-layers <n|all>", "layers to train on the GPU, from the last, or all (a LORA_GGUF_CUDA build; default 0: the CPU)", layerCountValue)
     .addOption(
       new Option("--recompute <mode>", "recompute each layer's activations in the backward pass to save memory; auto: when the run would not fit otherwise (default auto)").choices(
         RECOMPUTE_MODES,
@@ -140,6 +142,7 @@ async function trainOptionsFromFlags(flags: TrainFlags): Promise<TrainOptions> {
     seed: flags.seed,
     threads: flags.threads,
     recompute: flags.recompute,
+    gpuLayers: flags.gpuLayers,
     thinking: flags.thinking,
     trainOnPrompt: flags.trainOnPrompt === true,
     chatTemplate: typeof flags.chatTemplate === "string" ? await readChatTemplateFile(flags.chatTemplate) : undefined,
@@ -200,6 +203,10 @@ async function runTraining(options: TrainOptions, flags: TrainFlags): Promise<vo
       checkpointInterval: flags.checkpointInterval,
       ignoreMemoryEstimate: flags.ignoreMemoryEstimate,
       signal: interrupt.signal,
+      onWarning: (message) => {
+        bar.stop();
+        process.stderr.write(`lora-gguf: warning: ${message}\n`);
+      },
       onProgress: (progress) => {
         last = progress;
         if (!interrupt.signal.aborted) bar.update(progress.step, progress.totalSteps, describeProgress(progress));

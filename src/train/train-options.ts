@@ -87,6 +87,13 @@ export interface TrainOptions {
    */
   recompute?: RecomputeMode;
   /**
+   * Layers to train on a GPU through llama.cpp's device selection, counted from the last (the output
+   * head is one more), or "all"; each offloaded layer's adapter tensors, gradients and AdamW state live
+   * on its device. Default 0: the CPU. Where the addon has no GPU (a build without LORA_GGUF_CUDA, or
+   * no device or driver) training runs on the CPU with the same results, and onWarning says so.
+   */
+  gpuLayers?: number | "all";
+  /**
    * The chat template's enable_thinking (Qwen3, SmolLM3, DeepSeek V3.1, ...): "on" true, "off" false,
    * "auto" (default) leaves the template's own default. Templates without it ignore it.
    */
@@ -95,6 +102,8 @@ export interface TrainOptions {
   force?: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: TrainProgress) => void;
+  /** What the run went on with but a user should know (e.g. gpuLayers without a GPU); also in the result's warnings. */
+  onWarning?: (message: string) => void;
 }
 
 export interface ResolvedTrainConfig {
@@ -128,6 +137,8 @@ export interface ResolvedTrainConfig {
   seed: number;
   threads: number;
   recompute: RecomputeMode;
+  /** -1: all layers. */
+  gpuLayers: number;
   thinking: ThinkingMode;
   force: boolean;
 }
@@ -146,7 +157,7 @@ const knownOptions = [
   "model", "data", "output", "format", "rank", "alpha", "targets", "layers", "learningRate", "scheduler", "warmupSteps",
   "adamBeta1", "adamBeta2", "adamEpsilon", "weightDecay", "epochs", "maxSteps", "batchSize", "gradientAccumulation",
   "contextLength", "trainOnPrompt", "chatTemplate", "noChatTemplate", "validationSplit", "evalInterval", "onBadRow", "seed",
-  "threads", "recompute", "thinking", "force", "signal", "onProgress",
+  "threads", "recompute", "gpuLayers", "thinking", "force", "signal", "onProgress", "onWarning",
 ] as const;
 
 function optionalNumber(where: string, name: string, value: unknown, min: number, max: number): number | undefined {
@@ -157,7 +168,22 @@ function optionalNumber(where: string, name: string, value: unknown, min: number
   return value;
 }
 
-export function resolveTrainOptions(options: unknown): { config: ResolvedTrainConfig; signal?: AbortSignal; onProgress?: (progress: TrainProgress) => void } {
+/** gpuLayers as llama.cpp's n_gpu_layers: a count, or -1 for "all". */
+function resolveGpuLayers(where: string, value: unknown): number {
+  if (value === undefined) return 0;
+  if (value === "all") return -1;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new LoraGgufError("E_INVALID_OPTION", `${where}: gpuLayers must be a number of layers (0 or more) or "all", got ${JSON.stringify(value) ?? String(value)}`);
+  }
+  return value;
+}
+
+export function resolveTrainOptions(options: unknown): {
+  config: ResolvedTrainConfig;
+  signal?: AbortSignal;
+  onProgress?: (progress: TrainProgress) => void;
+  onWarning?: (message: string) => void;
+} {
   const where = "train";
   const raw = requireOptionsObject(where, options);
   rejectUnknownOptions(where, raw, knownOptions);
@@ -220,6 +246,7 @@ export function resolveTrainOptions(options: unknown): { config: ResolvedTrainCo
     seed: optionalInteger(where, "seed", raw.seed, 0, 2 ** 31 - 1) ?? 42,
     threads: optionalInteger(where, "threads", raw.threads, 1, 1024) ?? availableParallelism(),
     recompute,
+    gpuLayers: resolveGpuLayers(where, raw.gpuLayers),
     thinking,
     force: optionalBoolean(where, "force", raw.force) ?? false,
   };
@@ -227,5 +254,6 @@ export function resolveTrainOptions(options: unknown): { config: ResolvedTrainCo
     config,
     signal: optionalSignal(where, raw.signal),
     onProgress: optionalFunction<(progress: TrainProgress) => void>(where, "onProgress", raw.onProgress),
+    onWarning: optionalFunction<(message: string) => void>(where, "onWarning", raw.onWarning),
   };
 }

@@ -3,7 +3,7 @@ import path from "node:path";
 
 import { isLoraGgufError, LoraGgufError } from "../errors.js";
 import { GgufValueType, stringEntry } from "../gguf/index.js";
-import { loadNative, toLoraGgufError, type NativeTrainer } from "../native.js";
+import { loadNative, toLoraGgufError, type NativeBuildInfo, type NativeTrainer } from "../native.js";
 import { initialAdapterTensors, writeAdapterGguf, type AdapterTensorData } from "./adapter-file.js";
 import { estimateRunMemory } from "./dry-run.js";
 import { formatBytes } from "./memory-estimate.js";
@@ -39,6 +39,8 @@ export interface TrainResult {
   /** Rows of the dataset that were skipped (onBadRow: "skip"), as "file:line: problem". */
   skippedRows: string[];
   peakRssBytes: number;
+  /** What the run went on with but a user should know (each also passed to onWarning when it arose). */
+  warnings: string[];
 }
 
 export interface MetricsRecord {
@@ -67,7 +69,12 @@ interface ResumeOptions {
  */
 export async function train(options: TrainOptions & ResumeOptions): Promise<TrainResult> {
   const { resume, checkpointInterval, ignoreMemoryEstimate, ...trainOptions } = options;
-  const { config, signal, onProgress } = resolveTrainOptions(trainOptions);
+  const { config, signal, onProgress, onWarning } = resolveTrainOptions(trainOptions);
+  const warnings: string[] = [];
+  const warn = (message: string) => {
+    warnings.push(message);
+    onWarning?.(message);
+  };
   const interval = checkpointInterval ?? 100;
   if (!Number.isInteger(interval) || interval < 1) throw new LoraGgufError("E_INVALID_OPTION", `train: checkpointInterval must be a positive integer`);
   signal?.throwIfAborted();
@@ -107,6 +114,7 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
         maxSequencesPerWindow: run.plan.maxSequencesPerWindow,
         threads: config.threads,
         windowsPerOptimizerStep: run.plan.windowsPerStep,
+        gpuLayers: gpuLayersToUse(config.gpuLayers, native.buildInfo(), warn),
         ...memory.layout,
       })
       .catch((error: unknown) => {
@@ -237,6 +245,7 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
       truncatedSamples: run.plan.truncatedSamples,
       skippedSamples: run.plan.skippedSamples,
       skippedRows: run.skippedRows,
+      warnings,
       peakRssBytes: peakResidentBytes(),
     };
     await outputs.writeWhole(
@@ -254,6 +263,17 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
   }
 }
 
+/** The layers to offload: none, with a warning, where the addon found no GPU. */
+function gpuLayersToUse(requested: number, build: NativeBuildInfo, warn: (message: string) => void): number {
+  if (requested === 0 || build.gpuDevices.length > 0) return requested;
+  const asked = requested < 0 ? "all" : String(requested);
+  const why = build.cuda
+    ? "the CUDA backend found no GPU (no NVIDIA device or driver here)"
+    : "this build of the addon has no GPU backend (build it with LORA_GGUF_CUDA=1)";
+  warn(`train: gpuLayers ${asked} asked for a GPU, but ${why}; training on the CPU`);
+  return 0;
+}
+
 function checkCheckpointFits(checkpoint: Awaited<ReturnType<typeof readCheckpoint>>, run: PreparedRun, file: string): void {
   if (checkpoint.baseFingerprint !== run.baseFingerprint) {
     throw new LoraGgufError("E_BAD_CHECKPOINT", `${file} was written for a different base model than ${run.config.model}`);
@@ -263,7 +283,8 @@ function checkCheckpointFits(checkpoint: Awaited<ReturnType<typeof readCheckpoin
   }
   const saved = JSON.parse(checkpoint.configJson) as ResolvedTrainConfig;
   const differing = (Object.keys(saved) as (keyof ResolvedTrainConfig)[]).filter(
-    (key) => !["threads", "force", "output"].includes(key) && JSON.stringify(saved[key]) !== JSON.stringify(run.config[key]),
+    // where the run computes is not what it computes: threads and GPU layers may differ on resume
+    (key) => !["threads", "gpuLayers", "force", "output"].includes(key) && JSON.stringify(saved[key]) !== JSON.stringify(run.config[key]),
   );
   if (differing.length > 0) {
     throw new LoraGgufError("E_BAD_CHECKPOINT", `${file} was written with other options (${differing.join(", ")}); resume with the same options`);
