@@ -71,6 +71,7 @@ function estimateRunMemoryWith(run: PreparedRun, recomputeLayers: boolean): Trai
     maxSequencesPerWindow: plan.maxSequencesPerWindow,
     maxLabelledTokensPerWindow: plan.maxLabelledTokensPerWindow,
     threads: config.threads,
+    cudaBuild: run.cudaBuild,
     // the plan's orders and boundaries, and the windows of the one step (or validation window) being packed at a time
     planBytes: plan.heldBytes + windowBytes(plan.contextLength) * plan.windowsPerStep,
   });

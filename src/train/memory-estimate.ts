@@ -87,6 +87,8 @@ export interface TrainingMemoryParams {
   threads?: number;
   /** Gradient checkpointing (patches/0007): only each layer's output is kept for the backward pass. Default false. */
   recomputeLayers?: boolean;
+  /** The addon is a LORA_GGUF_CUDA build: its CUDA runtime and cuBLAS are resident, GPU or not. Default false. */
+  cudaBuild?: boolean;
 }
 
 /** How a training run bounds its memory, passed to the native trainer (patches/0007). */
@@ -148,6 +150,13 @@ interface ModelShape {
 // ADAPTER_COPIES and VOCABULARY_ROWS_ALIVE at 1.03 and 0.98 times the counts given here.
 /** Node.js with the addon loaded and llama.cpp's backend, threads and contexts set up. */
 const PROCESS_BASE_BYTES = 41 * 1024 * 1024;
+/**
+ * What a LORA_GGUF_CUDA build adds to the process before any GPU is used: the CUDA runtime and
+ * cuBLAS libraries and the addon's kernels, as far as they are touched. Measured on the nine
+ * configurations of test/train-memory.test.ts with a CUDA 11.8 build (sm_90) and no driver:
+ * 76-81 MiB above the CPU build's peak each. A GPU run's device memory is not in it.
+ */
+const CUDA_BUILD_BYTES = 78 * 1024 * 1024;
 /** llama.cpp's vocabulary structures per token (text, scores, maps), loaded with the model. */
 const VOCABULARY_BYTES_PER_TOKEN = 200;
 /**
@@ -318,6 +327,7 @@ function estimateParts(header: GgufHeader, shape: ModelShape, params: TrainingMe
     kvCacheBytes: 2 * contextLength * kvPerToken,
     runtimeOverheadBytes:
       PROCESS_BASE_BYTES +
+      (params.cudaBuild ? CUDA_BUILD_BYTES : 0) +
       VOCABULARY_BYTES_PER_TOKEN * shape.vocabularySize +
       GRAPH_BYTES_PER_NODE * graphNodes +
       OUT_PROD_PANEL_BYTES_PER_THREAD * (params.threads ?? availableParallelism()) +

@@ -30,6 +30,8 @@ interface PreparedRun {
   baseIdentity: string;
   dataFingerprint: string;
   skippedRows: string[];
+  /** The addon is a LORA_GGUF_CUDA build (the memory estimate counts its runtime). */
+  cudaBuild: boolean;
 }
 
 /**
@@ -96,6 +98,7 @@ export async function prepareTrainingRun(config: ResolvedTrainConfig): Promise<P
       baseIdentity: await baseModelIdentity(config.model, header),
       dataFingerprint: `sha256:${createHash("sha256").update(await readFile(config.data)).digest("hex").slice(0, 32)}`,
       skippedRows: dataset.problems.map(describeDatasetProblem),
+      cudaBuild: native.buildInfo().cuda,
     };
   } finally {
     await tokenizer.close();
