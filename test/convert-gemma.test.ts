@@ -42,6 +42,24 @@ const gemma2Keys = (window: number) => ({
   "gemma2.attention.sliding_window": window,
 });
 
+// Gemma3Model's keys for the 6-layer cases, in its order (rope scaling and the final softcap where set)
+const gemma3Keys = (keys: { ropeScalingFactor?: number; ropeBase: number; ropeBaseSwa: number; finalSoftcap?: number; window: number }) => ({
+  "gemma3.block_count": 6,
+  "gemma3.context_length": 2048,
+  "gemma3.embedding_length": 64,
+  "gemma3.feed_forward_length": 128,
+  "gemma3.attention.head_count": 4,
+  "gemma3.attention.head_count_kv": 2,
+  ...(keys.ropeScalingFactor === undefined ? {} : { "gemma3.rope.scaling.type": "linear", "gemma3.rope.scaling.factor": keys.ropeScalingFactor }),
+  "gemma3.rope.freq_base": keys.ropeBase,
+  "gemma3.rope.freq_base_swa": keys.ropeBaseSwa,
+  "gemma3.attention.layer_norm_rms_epsilon": Math.fround(1e-5),
+  "gemma3.attention.key_length": 32,
+  "gemma3.attention.value_length": 32,
+  ...(keys.finalSoftcap === undefined ? {} : { "gemma3.final_logit_softcapping": keys.finalSoftcap }),
+  "gemma3.attention.sliding_window": keys.window,
+});
+
 // Gemma (1), CodeGemma: GemmaModel writes these and no other gemma.* keys
 const gemma1Keys = {
   "gemma.context_length": 2048,
@@ -66,23 +84,7 @@ const cases: GemmaCase[] = [
     // both move the 8-token reference
     name: "gemma3 f32 (6 layers, sliding window 3, linear rope scaling 8, final softcap)",
     options: { architecture: "gemma3", dtype: "float32", nLayer: 6, headDim: 32, ropeTheta: 10000, ropeLocalBaseFreq: 100, ropeScalingLinearFactor: 8, finalLogitSoftcapping: 2.5, slidingWindow: 3 },
-    expected: {
-      "gemma3.block_count": 6,
-      "gemma3.context_length": 2048,
-      "gemma3.embedding_length": 64,
-      "gemma3.feed_forward_length": 128,
-      "gemma3.attention.head_count": 4,
-      "gemma3.attention.head_count_kv": 2,
-      "gemma3.rope.scaling.type": "linear",
-      "gemma3.rope.scaling.factor": 8,
-      "gemma3.rope.freq_base": 10000,
-      "gemma3.rope.freq_base_swa": 100,
-      "gemma3.attention.layer_norm_rms_epsilon": Math.fround(1e-5),
-      "gemma3.attention.key_length": 32,
-      "gemma3.attention.value_length": 32,
-      "gemma3.final_logit_softcapping": 2.5,
-      "gemma3.attention.sliding_window": 3,
-    },
+    expected: gemma3Keys({ ropeScalingFactor: 8, ropeBase: 10000, ropeBaseSwa: 100, finalSoftcap: 2.5, window: 3 }),
   },
   {
     // Gemma 3 1B's settings: rope bases 1e6 and 10000, no rope scaling, no final softcap, window 512.
@@ -91,20 +93,7 @@ const cases: GemmaCase[] = [
     // rounded the same way, so the conversion itself is exact to float32.
     name: "gemma3 bf16 (6 layers, like Gemma 3 1B)",
     options: { architecture: "gemma3", dtype: "bfloat16", nLayer: 6, headDim: 32, ropeTheta: 1_000_000 },
-    expected: {
-      "gemma3.block_count": 6,
-      "gemma3.context_length": 2048,
-      "gemma3.embedding_length": 64,
-      "gemma3.feed_forward_length": 128,
-      "gemma3.attention.head_count": 4,
-      "gemma3.attention.head_count_kv": 2,
-      "gemma3.rope.freq_base": 1_000_000,
-      "gemma3.rope.freq_base_swa": 10000,
-      "gemma3.attention.layer_norm_rms_epsilon": Math.fround(1e-5),
-      "gemma3.attention.key_length": 32,
-      "gemma3.attention.value_length": 32,
-      "gemma3.attention.sliding_window": 512,
-    },
+    expected: gemma3Keys({ ropeBase: 1_000_000, ropeBaseSwa: 10000, window: 512 }),
   },
 ];
 

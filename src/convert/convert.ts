@@ -246,8 +246,7 @@ async function tensorData(tensor: PlannedTensor, architecture: ModelFamily, conf
   const added = architecture.addedToValues?.(tensor.ggufName) ?? 0;
   if (added === 0 && isSameEncoding(source.info.dtype, tensor.type)) return bytes;
   const values = decodeToFloat32(bytes, source.info.dtype);
-  if (added !== 0) return encodeFromFloat32(addToValues(values, added, source.info.dtype), tensor.type, tensor.dims[0]);
-  return encodeFromFloat32(values, tensor.type, tensor.dims[0]);
+  return encodeFromFloat32(added === 0 ? values : addToValues(values, added, source.info.dtype), tensor.type, tensor.dims[0]);
 }
 
 /** values + added as gguf-py adds it: bf16 is widened to f32 first, f16 stays f16 (prepare_tensors). */

@@ -37,17 +37,26 @@ export function resolveLoraTargets(names: readonly string[] | string): LoraTarge
   return allLoraTargets.filter((target) => targets.has(target));
 }
 
-/** What a family that fuses or separates projections offers instead of a target it lacks. */
-const insteadOf: Partial<Record<LoraTarget, LoraTarget[]>> = {
-  q: ["qkv"], k: ["qkv"], v: ["qkv"], gate: ["gate_up"], up: ["gate_up"], qkv: ["q", "k", "v"], gate_up: ["gate", "up"],
-};
+/** The projections a fused target holds (phi3's attn_qkv rows [q; k; v], ffn_up rows [gate; up]). */
+const fusedTargetParts: Partial<Record<LoraTarget, readonly LoraTarget[]>> = { qkv: ["q", "k", "v"], gate_up: ["gate", "up"] };
+
+/** The fused target that holds `target` where a family fuses it; undefined for the others. */
+export function fusedTargetOf(target: LoraTarget): LoraTarget | undefined {
+  return (Object.keys(fusedTargetParts) as LoraTarget[]).find((fused) => fusedTargetParts[fused]!.includes(target));
+}
+
+/** What a family that fuses or separates projections offers instead of a target it lacks: its parts, or its fused whole. */
+function insteadOf(target: LoraTarget): readonly LoraTarget[] {
+  const fused = fusedTargetOf(target);
+  return fusedTargetParts[target] ?? (fused ? [fused] : []);
+}
 
 /** `targets` checked against the family's own (E_INVALID_OPTION naming what to use instead); undefined gives all of them. */
 export function checkFamilyLoraTargets(family: ModelFamily, targets: readonly LoraTarget[] | undefined): LoraTarget[] {
   if (targets === undefined) return familyLoraTargets(family);
   for (const target of targets) {
     if (family.loraTargets[target] !== undefined) continue;
-    const alternatives = (insteadOf[target] ?? []).filter((other) => family.loraTargets[other] !== undefined);
+    const alternatives = insteadOf(target).filter((other) => family.loraTargets[other] !== undefined);
     const fused = family.fusedProjections ? "fuses its projections" : "keeps its projections separate";
     throw new LoraGgufError(
       "E_INVALID_OPTION",

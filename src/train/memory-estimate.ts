@@ -65,7 +65,7 @@ import { LoraGgufError } from "../errors.js";
 import { tensorByteSize, type GgufHeader } from "../gguf/index.js";
 import { familyOfGgufArchitecture } from "../arch/index.js";
 import type { TrainingGraphFacts } from "../arch/architecture.js";
-import { findLoraTargetTensors, type LoraTarget } from "./lora-targets.js";
+import { findLoraTargetTensors, fusedTargetOf, type LoraTarget } from "./lora-targets.js";
 
 export interface TrainingMemoryParams {
   /** Tokens per window (n_ctx = n_batch = n_ubatch of the training context). */
@@ -336,9 +336,6 @@ function estimateParts(header: GgufHeader, shape: ModelShape, params: TrainingMe
   };
 }
 
-/** The fused target whose LoRA adapts a projection where the family fuses it. */
-const fusedTargetOf: Partial<Record<LoraTarget, LoraTarget>> = { q: "qkv", k: "qkv", v: "qkv", gate: "gate_up", up: "gate_up" };
-
 /**
  * What the graph keeps from the forward pass until the backward pass has used it, walked block by
  * block as llama.cpp builds llama/qwen2/qwen3 graphs (phi3's too, its fused targets as their parts; Gemma's with the
@@ -361,7 +358,7 @@ function keptActivations(
     const layerStart = floatsPerToken;
     const targets = targetsByLayer.get(layer) ?? new Set<LoraTarget>();
     // a fused target (phi3's qkv, gate_up) adapts each of its parts: it keeps what they keep
-    const has = (target: LoraTarget) => targets.has(target) || targets.has(fusedTargetOf[target] ?? target);
+    const has = (target: LoraTarget) => targets.has(target) || targets.has(fusedTargetOf(target) ?? target);
     const queryWidth = shape.headCount[layer] * shape.keyLength;
     const keyWidth = shape.headCountKv[layer] * shape.keyLength;
     const valueWidth = shape.headCountKv[layer] * shape.valueLength;
