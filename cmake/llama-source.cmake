@@ -2,23 +2,30 @@
 # that the pinned node-llama-cpp package ships, with our patches/ applied. The clone is
 # redone only when the bundle's commit or the patch set changes, so rebuilds stay incremental.
 
-find_package(Git REQUIRED)
+# LORA_GGUF_LLAMA_PREPARED_COMMIT: the source dir was prepared elsewhere from that commit (a copy without
+# .git or the bundle, as scripts/device/pack.mjs ships to a GPU machine); its stamp must match patches/.
+set(LORA_GGUF_LLAMA_PREPARED_COMMIT "" CACHE STRING "the llama.cpp commit a prepared source dir was made from (no bundle needed)")
 
-if(NOT EXISTS "${LORA_GGUF_LLAMA_BUNDLE}")
-    message(FATAL_ERROR
-        "llama.cpp source bundle not found at ${LORA_GGUF_LLAMA_BUNDLE}.\n"
-        "It ships with the node-llama-cpp package: run `npm install` first.")
-endif()
+if(LORA_GGUF_LLAMA_PREPARED_COMMIT)
+    set(LORA_GGUF_LLAMA_COMMIT "${LORA_GGUF_LLAMA_PREPARED_COMMIT}")
+else()
+    find_package(Git REQUIRED)
+    if(NOT EXISTS "${LORA_GGUF_LLAMA_BUNDLE}")
+        message(FATAL_ERROR
+            "llama.cpp source bundle not found at ${LORA_GGUF_LLAMA_BUNDLE}.\n"
+            "It ships with the node-llama-cpp package: run `npm install` first.")
+    endif()
 
-execute_process(
-    COMMAND "${GIT_EXECUTABLE}" bundle list-heads "${LORA_GGUF_LLAMA_BUNDLE}"
-    OUTPUT_VARIABLE _bundle_heads
-    RESULT_VARIABLE _rc
-    OUTPUT_STRIP_TRAILING_WHITESPACE)
-if(NOT _rc EQUAL 0 OR _bundle_heads STREQUAL "")
-    message(FATAL_ERROR "cannot read the llama.cpp git bundle ${LORA_GGUF_LLAMA_BUNDLE}")
+    execute_process(
+        COMMAND "${GIT_EXECUTABLE}" bundle list-heads "${LORA_GGUF_LLAMA_BUNDLE}"
+        OUTPUT_VARIABLE _bundle_heads
+        RESULT_VARIABLE _rc
+        OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT _rc EQUAL 0 OR _bundle_heads STREQUAL "")
+        message(FATAL_ERROR "cannot read the llama.cpp git bundle ${LORA_GGUF_LLAMA_BUNDLE}")
+    endif()
+    string(REGEX MATCH "^[0-9a-f]+" LORA_GGUF_LLAMA_COMMIT "${_bundle_heads}")
 endif()
-string(REGEX MATCH "^[0-9a-f]+" LORA_GGUF_LLAMA_COMMIT "${_bundle_heads}")
 
 file(GLOB LORA_GGUF_PATCHES "${CMAKE_CURRENT_LIST_DIR}/../patches/*.patch")
 list(SORT LORA_GGUF_PATCHES)
@@ -40,6 +47,10 @@ if(EXISTS "${_stamp}")
     file(READ "${_stamp}" _current_stamp)
 endif()
 
+if(LORA_GGUF_LLAMA_PREPARED_COMMIT AND NOT _current_stamp STREQUAL _patch_digest)
+    message(FATAL_ERROR "the prepared llama.cpp source in ${LORA_GGUF_LLAMA_SOURCE_DIR} was not made from commit "
+        "${LORA_GGUF_LLAMA_COMMIT} with these patches/ (its stamp differs); prepare it again")
+endif()
 if(NOT _current_stamp STREQUAL _patch_digest)
     message(STATUS "lora-gguf: preparing llama.cpp ${LORA_GGUF_LLAMA_COMMIT} in ${LORA_GGUF_LLAMA_SOURCE_DIR}")
     # An existing clone that has the commit is reset in place: git rewrites only the files that differ,
@@ -106,4 +117,6 @@ if(NOT _current_stamp STREQUAL _patch_digest)
         message(STATUS "lora-gguf: applied ${_patch}")
     endforeach()
     file(WRITE "${_stamp}" "${_patch_digest}")
+    # the stamp is ours, not the tree's: kept out of the patch commits (scripts/dev/export-llama-patches.sh)
+    file(APPEND "${LORA_GGUF_LLAMA_SOURCE_DIR}/.git/info/exclude" ".lora-gguf-source-stamp\n")
 endif()

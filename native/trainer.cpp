@@ -63,6 +63,8 @@ struct StepOutput {
     float   cross_entropy_sum = 0.0f;  // over the window's labelled tokens, natural log
     int32_t labelled_tokens       = 0;
     int64_t optimizer_iter        = 0;
+    // llama_opt_cpu_fallbacks after this step's graphs were prepared
+    std::string cpu_fallbacks;
 };
 
 // Everything the task thread owns. Created, used and freed on the task thread only.
@@ -232,6 +234,7 @@ StepOutput run_step(TrainingState & state, const StepInput & input) {
         }
     }
     StepOutput output;
+    output.cpu_fallbacks = llama_opt_cpu_fallbacks(state.context);
     const int32_t status = llama_opt_step_eval(state.context, nullptr, &output.cross_entropy_sum);
     // 2: stopped between graph nodes by abort_requested; patches/0008 keeps the parameters and moments of the last
     // whole optimizer step
@@ -370,6 +373,14 @@ Napi::Object make_trainer_object(Napi::Env env, std::shared_ptr<TaskThread> thre
                 result.Set("crossEntropySum", Napi::Number::New(env, output.cross_entropy_sum));
                 result.Set("labelledTokens", Napi::Number::New(env, output.labelled_tokens));
                 result.Set("optimizerIter", Napi::Number::New(env, (double) output.optimizer_iter));
+                Napi::Array fallbacks = Napi::Array::New(env);
+                for (size_t begin = 0; begin < output.cpu_fallbacks.size();) {
+                    size_t end = output.cpu_fallbacks.find('\n', begin);
+                    if (end == std::string::npos) end = output.cpu_fallbacks.size();
+                    fallbacks.Set(fallbacks.Length(), Napi::String::New(env, output.cpu_fallbacks.substr(begin, end - begin)));
+                    begin = end + 1;
+                }
+                result.Set("cpuFallbacks", fallbacks);
                 return result;
             });
     }));

@@ -4,6 +4,7 @@
 //
 //   node scripts/build-native.mjs                 build for this machine
 //   LORA_GGUF_CUDA=1 node scripts/build-native.mjs  with llama.cpp's CUDA backend (needs the CUDA toolkit with cuBLAS)
+//   LORA_GGUF_CUBLAS_ROOT=<dir> ...               cuBLAS from there (pip's nvidia/cu13), not the toolkit's
 //   LORA_GGUF_PORTABLE=1 ...                      no -march=native (what prebuilds use)
 //   LORA_GGUF_BUILD_DIR=<dir> ...                 build in <dir> instead of build/
 //   --copy-to <dir>                               also copy the .node there (used by binding.gyp)
@@ -52,9 +53,11 @@ const cmakeDefines = {
   LORA_GGUF_NATIVE: isOn(process.env.LORA_GGUF_PORTABLE) ? "OFF" : "ON",
   // the GPUs to compile for, e.g. "89;90" (default: llama.cpp's list, or the GPU present)
   ...(cuda && process.env.CMAKE_CUDA_ARCHITECTURES ? { CMAKE_CUDA_ARCHITECTURES: process.env.CMAKE_CUDA_ARCHITECTURES } : {}),
+  // cuBLAS from pip's wheels where the toolkit has none (CMakeLists.txt)
+  ...(cuda && process.env.LORA_GGUF_CUBLAS_ROOT ? { LORA_GGUF_CUBLAS_ROOT: process.env.LORA_GGUF_CUBLAS_ROOT } : {}),
 };
 const childEnv = { ...process.env };
-if (cuda && !childEnv.CUDACXX) {
+if (cuda && !childEnv.CUDACXX && !process.env.LORA_GGUF_CUBLAS_ROOT) {
   const compiler = cudaCompilerWithCublas();
   if (compiler) {
     if (compiler.note) console.error(`lora-gguf: ${compiler.note}`);

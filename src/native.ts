@@ -101,6 +101,11 @@ export interface NativeTrainerStepResult {
   labelledTokens: number;
   /** ggml-opt's step counter after this call (1 before the first optimizer step). */
   optimizerIter: number;
+  /**
+   * The ops of the session's training graphs so far that ran on the CPU although their inputs were on a GPU, for
+   * want of a GPU kernel, as "OP(src types) -> dst type" (llama_opt_cpu_fallbacks, patches/0012); [] without a GPU.
+   */
+  cpuFallbacks: string[];
 }
 
 export type NativeTensorKind = "value" | "gradient" | "adamwM" | "adamwV";

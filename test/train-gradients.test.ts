@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { quantize } from "../src/index.js";
 import { loadNative, type NativeTrainer, type NativeTrainerOptions } from "../src/native.js";
-import { SeededRandom } from "../src/seeded-random.js";
 import { tinyModelArchitectures, writeTinyModelGguf, type TinyModelArchitecture } from "../src/testing/tiny-model.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
+import { packedRandomWindow } from "./helpers/training-window.js";
 import { writeRandomAdapter } from "./helpers/tiny-adapter.js";
 
 const temp = makeTempDir("grad");
@@ -45,24 +45,7 @@ beforeAll(async () => {
 });
 afterAll(() => temp.cleanup());
 
-/** Two packed samples of random tokens, 30% of positions left out of the loss. */
-function makeWindow() {
-  const random = new SeededRandom(99);
-  const tokens = new Int32Array(contextLength);
-  const labels = new Int32Array(contextLength);
-  const positions = new Int32Array(contextLength);
-  const seqIds = new Int32Array(contextLength);
-  for (let i = 0; i < contextLength; i++) tokens[i] = 3 + Math.floor(random.nextFloat() * (vocabSize - 3));
-  const half = contextLength / 2;
-  for (let i = 0; i < contextLength; i++) {
-    const sample = i < half ? 0 : 1;
-    seqIds[i] = sample;
-    positions[i] = i - sample * half;
-    const last = i === half - 1 || i === contextLength - 1;
-    labels[i] = last || random.nextFloat() < 0.3 ? -1 : tokens[i + 1];
-  }
-  return { tokens, labels, positions, seqIds };
-}
+const makeWindow = () => packedRandomWindow(contextLength, vocabSize);
 
 type MemoryOptions = Pick<NativeTrainerOptions, "lossChunkRows" | "attentionChunkRows" | "recomputeLayers">;
 

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""PyTorch CPU peer for bench/train: LoRA training throughput of a decoder-only transformer.
+"""PyTorch peer for bench/train: LoRA training throughput of a decoder-only transformer.
 
 Builds a llama/qwen2- or Gemma 3-shaped model in plain torch (random frozen base weights, no
 `transformers`), attaches LoRA to all seven linear projections of every layer as
 PEFT would, and trains it with AdamW on random token windows in eager mode.
 
 Measures tokens per second over all steps but the first (warm-up), the peak RSS
-of the process, the last step's loss, and which BLAS torch actually calls into.
-The last stdout line is one JSON object; progress goes to stderr.
+of the process, the last step's loss, and which BLAS torch actually calls into;
+with --device cuda, model and data on the GPU, the caching allocator's peak too.
+The last stdout line is one JSON object ({"error": ...} where it cannot run);
+progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import os
 import resource
 import sys
 import time
+import traceback
 from typing import Any
 
 
@@ -33,6 +36,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--dtype", choices=["f32", "bf16"], default="f32")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     # Sanity check only: train on one repeated window so the loss must fall.
     p.add_argument("--fixed-window", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args()
@@ -109,9 +113,9 @@ def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: 
     # torch < 2.0 (Debian 12 ships 1.13) has no SDPA; this is its math backend. A sliding window
     # also masks the keys window or more positions back (Gemma's sliding layers).
     scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
-    mask = torch.ones(t, t, dtype=torch.bool).triu(1)
+    mask = torch.ones(t, t, dtype=torch.bool, device=q.device).triu(1)
     if window is not None:
-        mask = mask | torch.ones(t, t, dtype=torch.bool).tril(-window)
+        mask = mask | torch.ones(t, t, dtype=torch.bool, device=q.device).tril(-window)
     scores = scores.masked_fill(mask, float("-inf"))
     return scores.softmax(-1) @ v
 
@@ -187,9 +191,9 @@ class Decoder(nn.Module):
         self.theta = float(cfg.get("ropeTheta", 10000.0))
         self.theta_local = float(cfg.get("ropeThetaLocal", self.theta))
 
-    def rope(self, t: int, dtype: torch.dtype, theta: float) -> tuple[torch.Tensor, torch.Tensor]:
-        inv = 1.0 / (theta ** (torch.arange(0, self.head_dim, 2, dtype=torch.float32) / self.head_dim))
-        freqs = torch.outer(torch.arange(t, dtype=torch.float32), inv)
+    def rope(self, t: int, dtype: torch.dtype, theta: float, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        inv = 1.0 / (theta ** (torch.arange(0, self.head_dim, 2, dtype=torch.float32, device=device) / self.head_dim))
+        freqs = torch.outer(torch.arange(t, dtype=torch.float32, device=device), inv)
         emb = torch.cat((freqs, freqs), dim=-1)
         return emb.cos().to(dtype), emb.sin().to(dtype)
 
@@ -197,8 +201,8 @@ class Decoder(nn.Module):
         x = F.embedding(ids, self.embed)
         if self.embed_scale != 1.0:
             x = x * self.embed_scale
-        global_rope = self.rope(ids.shape[1], x.dtype, self.theta)
-        local_rope = self.rope(ids.shape[1], x.dtype, self.theta_local)
+        global_rope = self.rope(ids.shape[1], x.dtype, self.theta, ids.device)
+        local_rope = self.rope(ids.shape[1], x.dtype, self.theta_local, ids.device)
         for sliding, layer in zip(self.sliding, self.layers):
             x = layer(x, *(local_rope if sliding else global_rope))
         return F.linear(self.norm(x), self.lm_head)
@@ -233,15 +237,29 @@ def main() -> None:
     cfg = json.loads(args.config)
     dtype = torch.bfloat16 if args.dtype == "bf16" else torch.float32
     alpha = args.alpha if args.alpha is not None else 2.0 * args.rank
+    cuda = args.device == "cuda"
+    if cuda and not torch.cuda.is_available():
+        built = f"built for CUDA {torch.version.cuda}" if torch.version.cuda else "built without CUDA"
+        emit({"error": f"--device cuda: torch {torch.__version__} ({built}) sees no CUDA device", "torch": torch.__version__})
+        return
+    device = torch.device(args.device)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)  # kaiming_uniform_ takes no generator
     g = torch.Generator().manual_seed(args.seed)
 
-    model = Decoder(cfg, args.rank, alpha / args.rank, dtype, g)
+    # built on the CPU from the CPU generators, so both devices train the same weights on the same windows
+    model = Decoder(cfg, args.rank, alpha / args.rank, dtype, g).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
-    log(f"torch {torch.__version__}, {args.dtype}, {args.threads} threads, "
+    gpu = torch.cuda.get_device_name(device) if cuda else None
+    log(f"torch {torch.__version__}, {args.dtype}, {gpu or f'{args.threads} threads'}, "
         f"{sum(p.numel() for p in params)} LoRA params, ctx {args.ctx}, {args.steps} steps")
+
+    def now() -> float:
+        # CUDA kernels run asynchronously: a step's time is only read once the GPU has finished it
+        if cuda:
+            torch.cuda.synchronize(device)
+        return time.perf_counter()
 
     data_g = torch.Generator().manual_seed(args.seed + 1)
     # ctx+1 tokens so every one of the ctx positions has a next-token label.
@@ -252,13 +270,14 @@ def main() -> None:
     for step in range(args.steps):
         if step > 0 and not args.fixed_window:
             window = torch.randint(0, cfg["vocab"], (1, args.ctx + 1), generator=data_g)
-        t0 = time.perf_counter()
-        logits = model(window[:, :-1])
-        loss = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), window[:, 1:].reshape(-1))
+        ids = window.to(device)
+        t0 = now()
+        logits = model(ids[:, :-1])
+        loss = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), ids[:, 1:].reshape(-1))
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
-        times.append(time.perf_counter() - t0)
+        times.append(now() - t0)
         loss_val = loss.item()
         if step == 0:
             blas = detect_blas()
@@ -266,7 +285,7 @@ def main() -> None:
 
     timed = times[1:]
     tps = (len(timed) * args.ctx / sum(timed)) if timed else 0.0
-    emit({
+    result = {
         "tokensPerSecond": tps,
         "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "loss": loss_val,
@@ -274,10 +293,19 @@ def main() -> None:
         "torch": torch.__version__,
         "threads": args.threads,
         "dtype": args.dtype,
+        "device": args.device,
         "steps": args.steps,
         "ctx": args.ctx,
-    })
+    }
+    if cuda:
+        # the caching allocator's peak: tensors only, without the CUDA context nvidia-smi also counts
+        result.update({"peakGpuBytes": torch.cuda.max_memory_allocated(device), "gpu": gpu, "cuda": torch.version.cuda})
+    emit(result)
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except Exception as error:  # one line of JSON for bench/train's row (a CUDA out-of-memory, say); the trace on stderr
+        traceback.print_exc()
+        emit({"error": f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"})

@@ -19,3 +19,13 @@ for commit in $(git rev-list --reverse "$base..HEAD"); do
     *) echo "commit $commit ($name) is not named NNNN-topic.patch" >&2; exit 1 ;;
   esac
 done
+# The tree is now exactly the bundle's commit with patches/ applied: record the stamp that
+# cmake/llama-source.cmake computes for that (the commit, then ";name=sha256" per patch in order),
+# so the next build does not reset and re-apply every patch, which would touch every patched file
+# (a full CUDA rebuild when a patch edits ggml-cuda/common.cuh).
+input="$base"
+for patch in $(ls "$root"/patches/*.patch | LC_ALL=C sort); do
+  input="$input;$(basename "$patch")=$(sha256sum "$patch" | cut -d' ' -f1)"
+done
+printf '%s' "$input" | sha256sum | cut -d' ' -f1 | tr -d '\n' > .lora-gguf-source-stamp
+echo "stamped deps/llama.cpp as prepared"

@@ -129,6 +129,14 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
       ? { iter: checkpoint.optimizerIter, moments: checkpoint.tensors.map((tensor) => ({ name: tensor.name, m: tensor.adamwM, v: tensor.adamwV })) }
       : undefined;
 
+    // each op the GPU backend could not run, once: it runs on the CPU, with copies both ways every step
+    const reportedFallbacks = new Set<string>();
+    const reportFallbacks = (ops: string[]) => {
+      for (const op of ops.filter((entry) => !reportedFallbacks.has(entry))) {
+        reportedFallbacks.add(op);
+        warn(`train: ${op} runs on the CPU: the GPU backend has no kernel for it (its inputs are copied every step)`);
+      }
+    };
     const totalSteps = run.plan.stepCount;
     let trainedTokens = 0;
     let processedTokens = 0;
@@ -158,6 +166,7 @@ export async function train(options: TrainOptions & ResumeOptions): Promise<Trai
               throw toLoraGgufError(error, callerStack);
             });
           restoreOptimizer = undefined;
+          reportFallbacks(result.cpuFallbacks);
           lossSum += result.crossEntropySum;
           labelled += result.labelledTokens;
         }
