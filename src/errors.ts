@@ -62,6 +62,8 @@ export const LORA_GGUF_ERROR_CODES = [
   "E_BAD_TOKENIZER",
   /** An Ollama Modelfile does not parse (an unknown command, an unterminated quote, no FROM line), or a value cannot be written in one. */
   "E_BAD_MODELFILE",
+  /** A studio request without its access token, or with another one. */
+  "E_UNAUTHORIZED",
 ] as const;
 
 /** Stable error codes. Callers switch on `code`; messages may improve over time. */

@@ -21,6 +21,7 @@ const commandModules: Record<string, () => Promise<Register>> = {
   "export-peft": async () => (await import("./export-peft.js")).registerExportPeftCommand,
   modelfile: async () => (await import("./modelfile.js")).registerModelfileCommand,
   generate: async () => (await import("./generate.js")).registerGenerateCommand,
+  studio: async () => (await import("./studio.js")).registerStudioCommand,
 };
 
 const program = new Command("lora-gguf")

@@ -8,6 +8,7 @@ import { prepareAtomicOutput } from "../io/atomic-output.js";
 import { buildModelfile, type ModelfileResult } from "../modelfile/build-modelfile.js";
 import { THINKING_MODES, type ThinkingMode } from "../train/train-options.js";
 import { printJson, runAction } from "./output.js";
+import { shellQuote } from "./shell-quote.js";
 
 interface ModelfileFlags {
   model: string;
@@ -59,7 +60,7 @@ export function registerModelfileCommand(program: Command): void {
         if (output !== undefined && failed === undefined) {
           await writeModelfile(output, result.text, flags.force === true, [flags.model, ...(flags.lora ? [flags.lora] : [])]);
         }
-        const createCommand = `ollama create ${ollamaModelName(flags.model)} -f ${output === undefined ? "Modelfile" : shellQuote(flags.output!)}`;
+        const createCommand = ollamaCreateCommand(flags.model, flags.output);
 
         if (flags.json) {
           printJson({ ...result, output: failed === undefined ? output : undefined, createCommand });
@@ -109,7 +110,8 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-async function writeModelfile(output: string, text: string, force: boolean, inputs: string[]): Promise<void> {
+/** Writes the Modelfile atomically, refusing to replace an existing file without `force` or one of the `inputs`. */
+export async function writeModelfile(output: string, text: string, force: boolean, inputs: string[]): Promise<void> {
   const target = await prepareAtomicOutput("modelfile", output, { force, inputs });
   try {
     const handle = await open(target.tempPath, "w");
@@ -144,6 +146,11 @@ function describeSource(result: ModelfileResult): string {
   }
 }
 
+/** The `ollama create` line for a Modelfile of `model` written to `modelfile` (default: "Modelfile", for one printed to be saved). */
+export function ollamaCreateCommand(model: string, modelfile: string | undefined): string {
+  return `ollama create ${ollamaModelName(model)} -f ${modelfile === undefined ? "Modelfile" : shellQuote(modelfile)}`;
+}
+
 /** Ollama model names are lower-case letters, digits, '.', '-' and '_'. */
 function ollamaModelName(modelPath: string): string {
   const name = path
@@ -153,8 +160,4 @@ function ollamaModelName(modelPath: string): string {
     .replace(/[^a-z0-9._-]+/g, "-")
     .replace(/^[-._]+|[-._]+$/g, "");
   return name === "" ? "my-model" : name;
-}
-
-function shellQuote(text: string): string {
-  return /^[A-Za-z0-9_./:@%+=-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
 }

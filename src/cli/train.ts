@@ -13,6 +13,7 @@ import { RECOMPUTE_MODES, THINKING_MODES, type RecomputeMode, type ThinkingMode,
 import { printJson, runAction } from "./output.js";
 import { integerValue, layerCountValue, layerListValue, numberValue } from "./option-values.js";
 import { abortOnInterrupt, createProgressBar } from "./progress.js";
+import { shellQuote } from "./shell-quote.js";
 
 interface TrainFlags {
   model: string;
@@ -118,37 +119,49 @@ export function registerTrainCommand(program: Command): void {
     );
 }
 
+/**
+ * The train() option each flag sets as it is, by the flag's attribute name (--grad-accum is gradAccum):
+ * flags become options through it here, and options become a command line through it in
+ * train-command-line.ts. --chat-template / --no-chat-template and --skip-bad-rows are not one to one.
+ */
+export const TRAIN_OPTION_FLAGS = {
+  model: "model",
+  data: "data",
+  output: "output",
+  format: "format",
+  rank: "rank",
+  alpha: "alpha",
+  targets: "targets",
+  layers: "layers",
+  lr: "learningRate",
+  epochs: "epochs",
+  maxSteps: "maxSteps",
+  ctx: "contextLength",
+  batch: "batchSize",
+  gradAccum: "gradientAccumulation",
+  warmup: "warmupSteps",
+  scheduler: "scheduler",
+  weightDecay: "weightDecay",
+  valSplit: "validationSplit",
+  evalInterval: "evalInterval",
+  seed: "seed",
+  threads: "threads",
+  recompute: "recompute",
+  gpuLayers: "gpuLayers",
+  thinking: "thinking",
+  trainOnPrompt: "trainOnPrompt",
+  force: "force",
+} as const satisfies Partial<Record<keyof TrainFlags, keyof TrainOptions>>;
+
 async function trainOptionsFromFlags(flags: TrainFlags): Promise<TrainOptions> {
+  const options: Record<string, unknown> = {};
+  for (const [flag, option] of Object.entries(TRAIN_OPTION_FLAGS)) options[option] = flags[flag as keyof typeof TRAIN_OPTION_FLAGS];
   return {
-    model: flags.model,
-    data: flags.data,
+    ...(options as Omit<TrainOptions, "output">),
     output: flags.output ?? "",
-    format: flags.format,
-    rank: flags.rank,
-    alpha: flags.alpha,
-    targets: flags.targets,
-    layers: flags.layers,
-    learningRate: flags.lr,
-    epochs: flags.epochs,
-    maxSteps: flags.maxSteps,
-    contextLength: flags.ctx,
-    batchSize: flags.batch,
-    gradientAccumulation: flags.gradAccum,
-    warmupSteps: flags.warmup,
-    scheduler: flags.scheduler,
-    weightDecay: flags.weightDecay,
-    validationSplit: flags.valSplit,
-    evalInterval: flags.evalInterval,
-    seed: flags.seed,
-    threads: flags.threads,
-    recompute: flags.recompute,
-    gpuLayers: flags.gpuLayers,
-    thinking: flags.thinking,
-    trainOnPrompt: flags.trainOnPrompt === true,
     chatTemplate: typeof flags.chatTemplate === "string" ? await readChatTemplateFile(flags.chatTemplate) : undefined,
     noChatTemplate: flags.chatTemplate === false,
     onBadRow: flags.skipBadRows ? "skip" : "error",
-    force: flags.force === true,
   };
 }
 
@@ -310,8 +323,4 @@ function resumeCommand(checkpoint: string): string {
     else if (!given[index].startsWith("--resume=")) args.push(given[index]);
   }
   return ["lora-gguf", ...args, "--resume", checkpoint].map(shellQuote).join(" ");
-}
-
-function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }

@@ -7,6 +7,9 @@ export type DatasetFileType = "jsonl" | "json-array" | "csv" | "tsv";
 
 const SNIFF_CHUNK_BYTES = 64 * 1024;
 
+/** The names a dataset file goes by: .csv and .tsv, and JSON (an array or JSON Lines) under the rest. */
+export const DATASET_FILE_EXTENSIONS = [".jsonl", ".json", ".ndjson", ".csv", ".tsv"] as const;
+
 /**
  * .csv and .tsv by extension. Anything else is JSON, and its first character decides between a
  * JSON array ("[") and JSON Lines ("{"): Hugging Face `datasets` writes JSON Lines under a .json
@@ -21,7 +24,7 @@ export async function resolveDatasetFileType(path: string): Promise<DatasetFileT
   if (first === undefined) throw new LoraGgufError("E_BAD_DATASET", `${path}: the file is empty`);
   if (first === "[") return "json-array";
   if (first === "{") return "jsonl";
-  const known = [".json", ".jsonl", ".ndjson"].includes(extension);
+  const known = (DATASET_FILE_EXTENSIONS as readonly string[]).includes(extension);
   throw new LoraGgufError(
     "E_BAD_DATASET",
     known

@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 
 import { LoraGgufError } from "../errors.js";
-import { GgmlType, GgufValueType, readGgufHeader, stringEntry, writeGgufFile, type GgufMetadataEntry } from "../gguf/index.js";
+import { GgmlType, GgufValueType, readGgufHeader, stringEntry, writeGgufFile, type GgufHeader, type GgufMetadataEntry } from "../gguf/index.js";
 import type { AdapterTensorData } from "./adapter-file.js";
 
 export const CHECKPOINT_TYPE = "lora-gguf-checkpoint";
@@ -47,20 +47,11 @@ export async function writeCheckpoint(path: string, checkpoint: TrainingCheckpoi
   });
 }
 
+/** A checkpoint's metadata: what a run continues from, without its tensors. */
+export type TrainingCheckpointSummary = Omit<TrainingCheckpoint, "tensors">;
+
 export async function readCheckpoint(path: string): Promise<TrainingCheckpoint> {
-  const header = await readGgufHeader(path).catch((error: unknown) => {
-    if (error instanceof LoraGgufError && error.code === "E_BAD_GGUF") {
-      throw new LoraGgufError("E_BAD_CHECKPOINT", `${path} is not a lora-gguf checkpoint: ${error.message}`, { cause: error });
-    }
-    throw error;
-  });
-  const value = (name: string) => header.metadataByKey.get(name)?.value;
-  if (value("general.type") !== CHECKPOINT_TYPE) {
-    throw new LoraGgufError(
-      "E_BAD_CHECKPOINT",
-      `${path} is not a lora-gguf training checkpoint (general.type is ${JSON.stringify(value("general.type") ?? null)}); resume from the checkpoint.gguf a run wrote`,
-    );
-  }
+  const { header, summary } = await readCheckpointMetadata(path);
   const bytes = await readFile(path);
   const byName = new Map(header.tensors.map((tensor) => [tensor.name, tensor]));
   const floats = (name: string) => {
@@ -86,6 +77,28 @@ export async function readCheckpoint(path: string): Promise<TrainingCheckpoint> 
     const partner = name.endsWith(".lora_a") ? `${name.slice(0, -1)}b` : `${name.slice(0, -1)}a`;
     if (!names.has(partner)) throw unusable(path, `it has ${name} without ${partner}`);
   }
+  return { ...summary, tensors };
+}
+
+/** The step, configuration and fingerprints of a checkpoint, from its header alone (no tensor data is read). */
+export async function readCheckpointSummary(path: string): Promise<TrainingCheckpointSummary> {
+  return (await readCheckpointMetadata(path)).summary;
+}
+
+async function readCheckpointMetadata(path: string): Promise<{ header: GgufHeader; summary: TrainingCheckpointSummary }> {
+  const header = await readGgufHeader(path).catch((error: unknown) => {
+    if (error instanceof LoraGgufError && error.code === "E_BAD_GGUF") {
+      throw new LoraGgufError("E_BAD_CHECKPOINT", `${path} is not a lora-gguf checkpoint: ${error.message}`, { cause: error });
+    }
+    throw error;
+  });
+  const value = (name: string) => header.metadataByKey.get(name)?.value;
+  if (value("general.type") !== CHECKPOINT_TYPE) {
+    throw new LoraGgufError(
+      "E_BAD_CHECKPOINT",
+      `${path} is not a lora-gguf training checkpoint (general.type is ${JSON.stringify(value("general.type") ?? null)}); resume from the checkpoint.gguf a run wrote`,
+    );
+  }
   const configJson = metadataString(path, value, key("config"));
   let config: unknown;
   try {
@@ -97,14 +110,16 @@ export async function readCheckpoint(path: string): Promise<TrainingCheckpoint> 
   const alpha = Number(value("adapter.lora.alpha"));
   if (!Number.isFinite(alpha) || alpha <= 0) throw unusable(path, "adapter.lora.alpha is not a positive number");
   return {
-    step: metadataCount(path, value, key("step")),
-    optimizerIter: metadataCount(path, value, key("optimizer_iter")),
-    configJson,
-    baseFingerprint: metadataString(path, value, key("base_fingerprint")),
-    dataFingerprint: metadataString(path, value, key("data_fingerprint")),
-    architecture: metadataString(path, value, "general.architecture"),
-    alpha,
-    tensors,
+    header,
+    summary: {
+      step: metadataCount(path, value, key("step")),
+      optimizerIter: metadataCount(path, value, key("optimizer_iter")),
+      configJson,
+      baseFingerprint: metadataString(path, value, key("base_fingerprint")),
+      dataFingerprint: metadataString(path, value, key("data_fingerprint")),
+      architecture: metadataString(path, value, "general.architecture"),
+      alpha,
+    },
   };
 }
 

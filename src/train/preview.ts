@@ -29,7 +29,22 @@ export interface TrainingLengthStats {
   trainedTokenFraction: number;
   /** Chat samples whose response spans were found by prefix renders, and by searching the render (templates that rewrite earlier turns). */
   chatSpans: { prefix: number; search: number };
+  tokenLengthHistogram: TokenLengthHistogram;
 }
+
+/**
+ * Samples by length: `counts[i]` is the number longer than `binTokens`·i and at most `binTokens`·(i+1)
+ * tokens, in bins that reach the longest sample and the context length. `binTokens` is a power of two,
+ * so while it is at most 256 (samples up to 16,384 tokens) the context length, a multiple of 256, is
+ * a bin edge: the bins past it hold the samples training truncates.
+ */
+export interface TokenLengthHistogram {
+  binTokens: number;
+  counts: number[];
+}
+
+/** At most this many bins, few enough to draw and to read. */
+const MAX_HISTOGRAM_BINS = 64;
 
 /** Options as for train(); the output may be left out, since a preview writes nothing. */
 export type TrainingPreviewOptions = Omit<TrainOptions, "output" | "signal" | "onProgress"> & { output?: string };
@@ -68,8 +83,19 @@ export async function previewTraining(options: TrainingPreviewOptions): Promise<
       truncatedAtContext: lengths.filter((length) => length > contextLength).length,
       trainedTokenFraction: totalTokens > 0 ? trainedTokens / totalTokens : 0,
       chatSpans: countSpanMethods(run.samples),
+      tokenLengthHistogram: tokenLengthHistogram(lengths, contextLength),
     },
   };
+}
+
+/** `sortedLengths` in ascending order. */
+function tokenLengthHistogram(sortedLengths: readonly number[], contextLength: number): TokenLengthHistogram {
+  const longest = Math.max(contextLength, sortedLengths[sortedLengths.length - 1] ?? 0, 1);
+  let binTokens = 1;
+  while (Math.ceil(longest / binTokens) > MAX_HISTOGRAM_BINS) binTokens *= 2;
+  const counts = new Array<number>(Math.ceil(longest / binTokens)).fill(0);
+  for (const length of sortedLengths) counts[Math.max(0, Math.ceil(length / binTokens) - 1)]++;
+  return { binTokens, counts };
 }
 
 function trainedRuns(targets: Uint8Array): number {
