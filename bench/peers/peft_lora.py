@@ -15,48 +15,20 @@ an unknown architecture, a failure while training); progress goes to stderr.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import inspect
 import json
 import os
 import resource
 import sys
-import time
-import traceback
 from typing import Any
 
-
-def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--config", required=True, help="model shape as JSON (bench/train's, as torch_lora.py reads it)")
-    p.add_argument("--ctx", type=int, default=512)
-    p.add_argument("--steps", type=int, default=6)
-    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--rank", type=int, default=16)
-    p.add_argument("--alpha", type=float, default=None, help="default: 2*rank")
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--dtype", choices=["f32", "bf16"], default="f32")
-    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    return p.parse_args()
+from peer_common import cuda_facts, emit, step_clock, measurement, peer_argument_parser, run_peer, set_thread_environment, stderr_logger
 
 
-def emit(obj: dict[str, Any]) -> None:
-    print(json.dumps(obj), flush=True)
-
-
-def log(msg: str) -> None:
-    print(f"[peft_lora] {msg}", file=sys.stderr, flush=True)
-
-
-args = parse_args()
-
-# As in torch_lora.py: the BLAS and OpenMP pools read these only at load time, and passive waiting
-# keeps the two pools from spinning against each other on the same cores.
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[var] = str(args.threads)
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+log = stderr_logger("peft_lora")
+args = peer_argument_parser(__doc__.splitlines()[0]).parse_args()
+set_thread_environment(args.threads)
 # Everything is built from the config; the hub must never be asked (bench machines may have no network).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -185,11 +157,7 @@ def main() -> None:
         f"{model_class.__name__} {args.dtype} (adapter {adapter_dtype}, attention {attention}), "
         f"{gpu or f'{args.threads} threads'}, {sum(p.numel() for p in params)} LoRA params, ctx {args.ctx}, {args.steps} steps")
 
-    def now() -> float:
-        # CUDA kernels run asynchronously: a step's time is only read once the GPU has finished it
-        if cuda:
-            torch.cuda.synchronize(device)
-        return time.perf_counter()
+    now = step_clock(torch, device, cuda)
 
     # on the CPU generator, so both devices train on the same windows
     data_g = torch.Generator().manual_seed(args.seed + 1)
@@ -208,30 +176,12 @@ def main() -> None:
 
     timed = times[1:]
     tps = (len(timed) * args.ctx / sum(timed)) if timed else 0.0
-    result = {
-        "tokensPerSecond": tps,
-        "peakRssBytes": peak_resident_bytes(),
-        "loss": loss_val,
-        **versions,
-        "model": model_class.__name__,
-        "attention": attention,
-        "adapterDtype": adapter_dtype,
-        "loraParameters": sum(p.numel() for p in params),
-        "threads": args.threads,
-        "dtype": args.dtype,
-        "device": args.device,
-        "steps": args.steps,
-        "ctx": args.ctx,
-    }
+    result = measurement(args, tps, peak_resident_bytes(), loss_val, **versions, model=model_class.__name__, attention=attention,
+                         adapterDtype=adapter_dtype, loraParameters=sum(p.numel() for p in params))
     if cuda:
-        # the caching allocator's peak: tensors only, without the CUDA context nvidia-smi also counts
-        result.update({"peakGpuBytes": torch.cuda.max_memory_allocated(device), "gpu": gpu, "cuda": torch.version.cuda})
+        result.update(cuda_facts(torch, device, gpu))
     emit(result)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as error:  # one line of JSON for bench/train's row; the trace on stderr
-        traceback.print_exc()
-        emit({"error": f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"})
+    run_peer(main)

@@ -20,46 +20,21 @@ import math
 import os
 import resource
 import sys
-import time
-import traceback
 from typing import Any
+
+from peer_common import cuda_facts, emit, step_clock, measurement, peer_argument_parser, run_peer, set_thread_environment, stderr_logger
 
 
 def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--config", required=True, help="model shape as JSON")
-    p.add_argument("--ctx", type=int, default=512)
-    p.add_argument("--steps", type=int, default=6)
-    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--rank", type=int, default=16)
-    p.add_argument("--alpha", type=float, default=None, help="default: 2*rank")
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--dtype", choices=["f32", "bf16"], default="f32")
-    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p = peer_argument_parser(__doc__.splitlines()[0])
     # Sanity check only: train on one repeated window so the loss must fall.
     p.add_argument("--fixed-window", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args()
 
 
-def emit(obj: dict[str, Any]) -> None:
-    print(json.dumps(obj), flush=True)
-
-
-def log(msg: str) -> None:
-    print(f"[torch_lora] {msg}", file=sys.stderr, flush=True)
-
-
+log = stderr_logger("torch_lora")
 args = parse_args()
-
-# OpenBLAS keeps its own thread pool sized to all cores; it and OpenMP read these
-# only at load time, so they must be set before torch is imported.
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[var] = str(args.threads)
-# Debian's torch runs element-wise ops on OpenMP threads but f32 GEMMs on
-# OpenBLAS's own pthreads; with both pools spinning on the same cores, f32 steps
-# were 2-13x slower and erratic. Passive waiting lets each pool yield to the other.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+set_thread_environment(args.threads)
 
 try:
     import torch
@@ -255,11 +230,7 @@ def main() -> None:
     log(f"torch {torch.__version__}, {args.dtype}, {gpu or f'{args.threads} threads'}, "
         f"{sum(p.numel() for p in params)} LoRA params, ctx {args.ctx}, {args.steps} steps")
 
-    def now() -> float:
-        # CUDA kernels run asynchronously: a step's time is only read once the GPU has finished it
-        if cuda:
-            torch.cuda.synchronize(device)
-        return time.perf_counter()
+    now = step_clock(torch, device, cuda)
 
     data_g = torch.Generator().manual_seed(args.seed + 1)
     # ctx+1 tokens so every one of the ctx positions has a next-token label.
@@ -285,27 +256,11 @@ def main() -> None:
 
     timed = times[1:]
     tps = (len(timed) * args.ctx / sum(timed)) if timed else 0.0
-    result = {
-        "tokensPerSecond": tps,
-        "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        "loss": loss_val,
-        "blas": blas,
-        "torch": torch.__version__,
-        "threads": args.threads,
-        "dtype": args.dtype,
-        "device": args.device,
-        "steps": args.steps,
-        "ctx": args.ctx,
-    }
+    result = measurement(args, tps, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, loss_val, blas=blas, torch=torch.__version__)
     if cuda:
-        # the caching allocator's peak: tensors only, without the CUDA context nvidia-smi also counts
-        result.update({"peakGpuBytes": torch.cuda.max_memory_allocated(device), "gpu": gpu, "cuda": torch.version.cuda})
+        result.update(cuda_facts(torch, device, gpu))
     emit(result)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as error:  # one line of JSON for bench/train's row (a CUDA out-of-memory, say); the trace on stderr
-        traceback.print_exc()
-        emit({"error": f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"})
+    run_peer(main)
