@@ -88,6 +88,15 @@ describe("studio data and plan", () => {
     expect(stats.contextLength).toBe(256);
   });
 
+  it("GET /api/train/flags: each train option's CLI flag and help, which the form shows as its hints", async () => {
+    const { flags } = await client.getJson("/api/train/flags");
+    expect(flags.rank).toEqual({ flags: "--rank <n>", description: "LoRA rank r (default 16)", boolean: false });
+    expect(flags.learningRate.flags).toBe("--lr <x>");
+    expect(flags.format.choices).toEqual(["auto", "text", "alpaca", "sharegpt", "messages"]);
+    expect(flags.trainOnPrompt).toMatchObject({ flags: "--train-on-prompt", boolean: true });
+    expect(flags.checkpointInterval.flags).toBe("--checkpoint-interval <n>");
+  });
+
   it("POST /api/train/estimate: the memory estimate and whether it fits, with the command, before any start", async () => {
     const plan = await client.postJson("/api/train/estimate", { options: { model: "models/base.gguf", data: "data/colours.jsonl", rank: 4, threads: THREADS } });
     expect(plan.memory.fits).toBe(true);
@@ -166,7 +175,9 @@ describe("studio training job", () => {
     expect(events.filter((event) => event.data.type === "progress").length).toBeGreaterThan(0);
     expect(events.find((event) => event.data.type === "result")!.data.result).toMatchObject({ output: "models/base-q8_0.gguf", type: "Q8_0" });
     const listed = (await client.getJson("/api/models")).models.map((model: { path: string; kind: string }) => [model.path, model.kind]);
-    expect(listed).toEqual([["models/base-q8_0.gguf", "model"], ["models/base.gguf", "model"], ["run/adapter.gguf", "adapter"], ["run/checkpoint.gguf", expect.any(String)]]);
+    expect(listed).toEqual([["models/base-q8_0.gguf", "model"], ["models/base.gguf", "model"], ["run/adapter.gguf", "adapter"], ["run/checkpoint.gguf", "checkpoint"]]);
+    // the run's metrics.jsonl and training.json are not datasets to offer
+    expect((await client.getJson("/api/datasets")).datasets.map((dataset: { path: string }) => dataset.path)).toEqual(["data/colours.jsonl"]);
 
     const modelfile = await client.postJson("/api/modelfile", { model: "models/base.gguf", adapter: "run/adapter.gguf", output: "run/Modelfile" });
     expect(modelfile.text).toMatch(/^FROM \.\.\/models\/base\.gguf$/m);

@@ -113,6 +113,19 @@ describe("studio access", () => {
     }
   });
 
+  it("serves the listed vendor files (uPlot) and nothing else of node_modules", async () => {
+    const script = await client.get("/vendor/uPlot.iife.min.js");
+    expect(script.status).toBe(200);
+    expect(script.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(await script.text()).toMatch(/uPlot/);
+    const style = await client.get("/vendor/uPlot.min.css");
+    expect(style.headers.get("content-type")).toBe("text/css; charset=utf-8");
+    expect((await anonymous.get("/vendor/uPlot.iife.min.js")).status).toBe(401);
+    for (const unlisted of ["/vendor/uPlot.esm.js", "/vendor/../package.json", "/node_modules/uplot/dist/uPlot.iife.min.js", "/node_modules/uplot/package.json"]) {
+      await expectRefused(await client.get(unlisted), 404, "E_INPUT_NOT_FOUND");
+    }
+  });
+
   it("forbids framing and keeps the address out of Referer on every response", async () => {
     for (const response of [await client.get("/"), await client.get("/api/studio"), await anonymous.get("/api/studio")]) {
       expect(response.headers.get("x-frame-options")).toBe("DENY");

@@ -53,6 +53,27 @@ export function trainCommandLine(options: TrainCommandOptions): string {
   return args.map((arg) => (arg === CHAT_TEMPLATE_PLACEHOLDER ? arg : shellQuote(arg))).join(" ");
 }
 
+/** A train() option's flag as --help describes it (the studio's form shows these as its hints). */
+export interface TrainOptionFlag {
+  /** "--rank <n>". */
+  flags: string;
+  description: string;
+  choices?: readonly string[];
+  boolean: boolean;
+}
+
+/** The flag of every train() option that has one of its own, by the option's name (rank, learningRate, ...). */
+export function trainOptionFlags(): Record<string, TrainOptionFlag> {
+  const optionOf: Record<string, string> = { ...TRAIN_OPTION_FLAGS, ...RUN_CONTROL_FLAGS };
+  const described: Record<string, TrainOptionFlag> = {};
+  for (const flag of flagDefinitions()) {
+    const option = optionOf[flag.attributeName()];
+    if (option === undefined || flag.negate) continue;
+    described[option] = { flags: flag.flags, description: flag.description, choices: flag.argChoices, boolean: flag.isBoolean() };
+  }
+  return described;
+}
+
 function flagDefinitions(): readonly Option[] {
   if (trainFlags === undefined) {
     const program = new Command("lora-gguf");

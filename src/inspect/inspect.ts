@@ -1,6 +1,7 @@
 import { readGgufHeader, type GgufHeader } from "../gguf/index.js";
 import { ggmlTypeInfo } from "../gguf/ggml-types.js";
 import { fileTypeName } from "../quantize/types.js";
+import { CHECKPOINT_TYPE } from "../train/checkpoint.js";
 import { requireString } from "../validate.js";
 
 export interface TensorTypeSummary {
@@ -35,8 +36,11 @@ export interface InspectResult {
   path: string;
   fileBytes: number;
   ggufVersion: number;
-  /** "model", "adapter" (general.type = adapter) or "vocab" (no tensors). */
-  kind: "model" | "adapter" | "vocab";
+  /**
+   * "model", "adapter" (general.type = adapter), "checkpoint" (a training run's checkpoint.gguf,
+   * general.type = lora-gguf-checkpoint) or "vocab" (no tensors).
+   */
+  kind: "model" | "adapter" | "checkpoint" | "vocab";
   architecture?: string;
   name?: string;
   parameterCount: number;
@@ -80,7 +84,7 @@ function describeGguf(path: string, header: GgufHeader, withTensors: boolean): I
   }
 
   const isAdapter = value("general.type") === "adapter";
-  const kind = isAdapter ? "adapter" : entries.length === 0 ? "vocab" : "model";
+  const kind = isAdapter ? "adapter" : value("general.type") === CHECKPOINT_TYPE ? "checkpoint" : entries.length === 0 ? "vocab" : "model";
   return {
     path,
     fileBytes: header.fileSize,

@@ -23,6 +23,11 @@ export const demoChatTemplate =
 
 export const demoDatasetPath = path.join(packageRoot, "demo", "quickstart-colours.jsonl");
 
+/** The demo base model quickstart trains when given none: random weights, llama architecture, the demo chat template. */
+export async function writeDemoBaseModel(file: string): Promise<void> {
+  await writeTinyModelGguf(file, { architecture: "llama", seed: 1, chatTemplate: demoChatTemplate });
+}
+
 export interface QuickstartOptions {
   /** Where everything goes. */
   dir: string;
@@ -89,7 +94,7 @@ export async function quickstart(options: QuickstartOptions): Promise<Quickstart
   if (!model) {
     model = path.join(dir, "demo-base.gguf");
     step(`generating a small demo base model (random weights, llama architecture) at ${model}`);
-    await writeTinyModelGguf(model, { architecture: "llama", seed: 1, chatTemplate: demoChatTemplate });
+    await writeDemoBaseModel(model);
   }
   const dataset = path.join(dir, "dataset.jsonl");
   await copyFile(demoDatasetPath, dataset);

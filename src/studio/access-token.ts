@@ -76,5 +76,6 @@ function addressWithoutToken(url: string): string {
  */
 function continuePage(address: string): string {
   const attribute = address.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-  return `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${attribute}"><title>lora-gguf studio</title><a href="${attribute}">Continue to lora-gguf studio</a>\n`;
+  // an empty icon: the browser would ask for /favicon.ico, which the studio does not have
+  return `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${attribute}"><link rel="icon" href="data:,"><title>lora-gguf studio</title><a href="${attribute}">Continue to lora-gguf studio</a>\n`;
 }

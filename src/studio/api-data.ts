@@ -1,9 +1,13 @@
 // Data page: a dataset file's detected format and bad rows (file:line, as loadDataset reports them),
 // and with a model, the preview train --preview prints (an example with its trained tokens marked,
 // token statistics and a histogram of lengths against the context).
+import { stat } from "node:fs/promises";
+import path from "node:path";
+
 import type { Hono } from "hono";
 
 import { DATASET_FILE_EXTENSIONS, describeDatasetProblem, formatTrainingPreview, isLoraGgufError, loadDataset, previewTraining, type DatasetFormat, type TrainOptions } from "../index.js";
+import { RUN_FILE_NAMES } from "../train/run-outputs.js";
 import { errorJson } from "./error-responses.js";
 import { queryBoolean, queryInteger, readQuery } from "./request-body.js";
 import type { StudioContext } from "./studio-context.js";
@@ -12,7 +16,10 @@ import { readWorkspaceText, resolveWorkspacePath, workspacePathsIn } from "./wor
 
 export function registerDataRoutes(app: Hono, { workspace }: StudioContext): void {
   app.get("/api/datasets", async (c) => {
-    const files = await findInWorkspace(workspace, { kind: "file", matches: (name) => DATASET_FILE_EXTENSIONS.some((extension) => name.toLowerCase().endsWith(extension)) });
+    const files = await findInWorkspace(workspace, {
+      kind: "file",
+      matches: async (name, absolute) => DATASET_FILE_EXTENSIONS.some((extension) => name.toLowerCase().endsWith(extension)) && !(await isTrainingRunFile(name, absolute)),
+    });
     return c.json({ datasets: files.map(({ path, bytes, modified }) => ({ path, bytes, modified })) });
   });
 
@@ -48,4 +55,14 @@ export function registerDataRoutes(app: Hono, { workspace }: StudioContext): voi
       return c.json(workspacePathsIn(workspace, { ...summary, previewError: errorJson(error) }));
     }
   });
+}
+
+/**
+ * A run's metrics.jsonl, or its training.json (beside a metrics.jsonl, which every run writes from its
+ * first step): JSON files a training run wrote, not datasets.
+ */
+async function isTrainingRunFile(name: string, absolute: string): Promise<boolean> {
+  if (name === RUN_FILE_NAMES.metrics) return true;
+  if (name !== RUN_FILE_NAMES.trainingConfig) return false;
+  return (await stat(path.join(path.dirname(absolute), RUN_FILE_NAMES.metrics)).catch(() => undefined))?.isFile() === true;
 }

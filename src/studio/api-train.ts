@@ -1,12 +1,14 @@
-// Train page: the memory estimate before a start, the equivalent `lora-gguf train` command, the
-// training job (one at a time) with its progress, stop with a checkpoint, resume, and a run's saved
-// settings read back from the files beside its adapter (checkpoint.gguf, training.json).
+// Train page: the options' flags and help, the memory estimate before a start, the equivalent
+// `lora-gguf train` command, the training job (one at a time) with its progress, stop with a
+// checkpoint, resume, and a run's saved settings read back from the files beside its adapter
+// (checkpoint.gguf, training.json).
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 
 import type { Hono } from "hono";
 
 import { dryRunTraining, formatMemoryEstimate, LoraGgufError, readTrainingRun, train, type MetricsRecord, type TrainOptions, type TrainProgress } from "../index.js";
-import { trainCommandLine, type TrainCommandOptions } from "../cli/train-command-line.js";
+import { trainCommandLine, trainOptionFlags, type TrainCommandOptions } from "../cli/train-command-line.js";
 import { requireOptionsObject } from "../validate.js";
 import { readJsonObject, readQuery } from "./request-body.js";
 import type { StudioContext } from "./studio-context.js";
@@ -29,6 +31,9 @@ const where = "studio train";
 
 export function registerTrainRoutes(app: Hono, studio: StudioContext): void {
   const { workspace } = studio;
+
+  // the form's hints: each option's flag and --help text, which states its default
+  app.get("/api/train/flags", (c) => c.json({ flags: trainOptionFlags() }));
 
   app.post("/api/train/command", async (c) => {
     const body = await readJsonObject(c, where, ["options"]);
@@ -85,6 +90,7 @@ function startTraining({ workspace, jobs }: StudioContext, request: TrainRequest
   const params = { output: workspacePathOf(workspace, options.output), command, resumedFrom: resumed && workspacePathOf(workspace, resumed.resume) };
   const job = jobs.start("train", params, async ({ signal, progress, warning, emit }) => {
     if (resumed) emit({ type: "metrics", records: resumed.metrics });
+    else await createRunDirectory(options.output);
     let lastStep: number | undefined;
     try {
       const result = await train({
@@ -109,6 +115,17 @@ function startTraining({ workspace, jobs }: StudioContext, request: TrainRequest
     }
   });
   return { ...job, command };
+}
+
+/**
+ * A run gets a directory of its own (its run files have fixed names), which the page's form names
+ * before it exists; train() creates none, so that a mistyped path on the command line fails instead.
+ */
+async function createRunDirectory(output: string): Promise<void> {
+  const directory = path.dirname(output);
+  await mkdir(directory, { recursive: true }).catch((error: unknown) => {
+    throw new LoraGgufError("E_OUTPUT_DIR", `${where}: cannot create the run's directory ${directory}: ${(error as Error).message}`, { cause: error });
+  });
 }
 
 /**

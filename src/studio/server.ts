@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 
 import { DATASET_FORMATS, exportPeftTargets, LoraGgufError, quantizationTypes, trainableArchitectures, versionInfo } from "../index.js";
+import { convertOutTypes } from "../convert/tensor-encoding.js";
 import { optionalInteger } from "../validate.js";
 import { accessCookieName, checkAccessToken, createAccessToken, requireAccessToken } from "./access-token.js";
 import { registerChatRoutes } from "./api-chat.js";
@@ -106,6 +107,7 @@ function studioApp(studio: StudioContext, token: string, cookieName: string): Ho
       workspace: studio.workspace.root,
       version: versionInfo(),
       datasetFormats: DATASET_FORMATS,
+      convertOutTypes,
       trainableArchitectures,
       quantizationTypes,
       exportPeftTargets,
