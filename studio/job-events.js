@@ -4,7 +4,7 @@
 import { getJson } from "./api.js";
 
 /** The event types of src/studio/jobs.ts (JobEventBody). */
-const JOB_EVENT_TYPES = ["progress", "warning", "metrics", "checkpoint", "result", "error", "end"];
+const JOB_EVENT_TYPES = ["progress", "warning", "text", "metrics", "checkpoint", "result", "error", "end"];
 
 /** Calls `onEvent` with each event's data ({ seq, time, type, ... }); returns a function that stops following. */
 export function followJobEvents(jobId, onEvent) {

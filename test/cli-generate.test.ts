@@ -4,7 +4,7 @@ import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { generate, isLoraGgufError, train } from "../src/index.js";
+import { compareGenerations, generate, isLoraGgufError, train } from "../src/index.js";
 import { packageRoot } from "../src/native.js";
 import { writeTinyLlamaGguf } from "../src/testing/tiny-llama.js";
 import { instTemplate, memorizationExamples, writeMemorizationJsonl } from "./helpers/memorization-task.js";
@@ -86,6 +86,32 @@ describe("lora-gguf generate", () => {
     expect(result.stopReason).toBe("end-of-generation");
   });
 
+  it("onTextChunk streams each answer, base first, in chunks that join into its text", async () => {
+    const chunks: { base: string[]; adapted: string[] } = { base: [], adapted: [] };
+    const order: string[] = [];
+    const result = await compareGenerations({
+      model,
+      adapter,
+      prompt: question,
+      chat: true,
+      maxTokens: 24,
+      threads: 2,
+      onTextChunk: (chunk, generation) => {
+        chunks[generation].push(chunk);
+        if (order.at(-1) !== generation) order.push(generation);
+      },
+    });
+    expect(order).toEqual(["base", "adapted"]);
+    expect(chunks.adapted.join("")).toBe(result.adapted.text);
+    expect(chunks.base.join("")).toBe(result.base.text);
+    expect(result.adapted.text.trim()).toBe(answer);
+    // one chunk per token here (plain ASCII words): streamed, not the whole text at the end
+    expect(chunks.adapted.length).toBe(result.adapted.generatedTokens);
+    const alone: string[] = [];
+    await generate({ model, adapter, prompt: question, chat: true, maxTokens: 24, threads: 2, onTextChunk: (chunk, generation) => alone.push(`${generation}:${chunk}`) });
+    expect(alone).toEqual(chunks.adapted.map((chunk) => `adapted:${chunk}`));
+  });
+
   it("--max-tokens cuts the answer; sampling with a seed repeats itself", async () => {
     const cut = await generate({ model, adapter, prompt: question, chat: true, maxTokens: 2, threads: 2 });
     expect(cut).toMatchObject({ generatedTokens: 2, stopReason: "max-tokens" });
@@ -113,6 +139,7 @@ describe("lora-gguf generate", () => {
     expect(await rejected(generate({ model, prompt: "x", system: "s" }))).toBe(
       "E_INVALID_OPTION: generate: system needs chat (a system message is part of a chat template's render)",
     );
+    expect(await rejected(generate({ model, prompt: "x", onTextChunk: "print" as never }))).toMatch(/^E_INVALID_OPTION: generate: onTextChunk must be a function/);
     expect(await rejected(generate({ model, prompt: "x", temperature: -1 }))).toBe("E_INVALID_OPTION: generate: temperature must be a number from 0 to 100, got -1");
     expect(await rejected(generate({ model: adapter, prompt: "x" }))).toMatch(/^E_WRONG_KIND: /);
     const controller = new AbortController();

@@ -1,7 +1,8 @@
 // The studio's pages in a real headless Chromium (Debian's chromium, driven by playwright-core), on
 // quickstart's demo model and dataset: the Data page highlights the trained spans; a 30-step run's
 // loss curve grows while it runs, stops with a checkpoint, resumes, and after a reload mid-run the
-// page reattaches and the curve goes on; Chat shows the adapter's trained answer beside the base's;
+// page reattaches and the curve goes on; with the browser closed the run goes on, and a browser opened
+// again finds it; Chat streams the adapter's trained answer beside the base's;
 // Export writes the Modelfile. Every page is saved as a PNG in SCREENSHOT_DIR. Requests go only to
 // the studio on 127.0.0.1: the page's others are refused and counted, and Chromium's flags switch off
 // its own background traffic (updates, sync, safe-browsing lists).
@@ -52,6 +53,7 @@ const pageErrors: string[] = [];
 let studio: Studio;
 let context: BrowserContext;
 let page: Page;
+let browserLaunches = 0;
 
 beforeAll(async () => {
   if (!haveChromium) return;
@@ -65,8 +67,13 @@ beforeAll(async () => {
   console.log(`studio screenshots: ${SCREENSHOT_DIR}`);
 
   studio = await startStudio({ workspace, port: 0, log: (message) => logged.push(message) });
-  // playwright takes the profile directory as an argument of its own: a fresh one, in the temp dir
-  context = await chromium.launchPersistentContext(path.join(temp.dir, "chromium-profile"), {
+  await openBrowser();
+}, 120_000);
+
+/** Launches Chromium on a fresh profile (the browser a user opens), with every request off loopback refused and counted. */
+async function openBrowser(): Promise<void> {
+  // playwright takes the profile directory as an argument of its own: a fresh one per launch, in the temp dir
+  context = await chromium.launchPersistentContext(path.join(temp.dir, `chromium-profile-${++browserLaunches}`), {
     executablePath: CHROMIUM_PATH,
     headless: true,
     args: CHROMIUM_ARGS,
@@ -79,7 +86,7 @@ beforeAll(async () => {
     return route.abort();
   });
   page = watchPage(context.pages()[0] ?? (await context.newPage()));
-}, 120_000);
+}
 
 /** `opened`, with its console errors and uncaught exceptions collected in pageErrors. */
 function watchPage(opened: Page): Page {
@@ -103,10 +110,12 @@ const openTab = (name: string) => page.getByRole("tab", { name }).click();
 const trainPage = () => page.locator("#page-train");
 const plottedSteps = async () => Number(await trainPage().locator(".loss-chart").getAttribute("data-points"));
 const trainingState = () => trainPage().locator(".job-state").getAttribute("data-state");
+/** The training job's last completed step, as the studio (not the page) has it. */
+const serverStep = () => (studio.jobs.list().at(-1)!.progress as { step?: number } | undefined)?.step ?? 0;
 const poll = <T>(read: () => Promise<T>, timeout = 30_000) => expect.poll(read, { timeout, interval: 50 });
 
 describe.skipIf(!haveChromium)("studio pages in headless Chromium", () => {
-  it("Data highlights the trained spans; a run's curve grows, stops, resumes and survives a reload; Chat shows the trained answer; Export writes the Modelfile", async () => {
+  it("Data highlights the trained spans; a run's curve grows, stops, resumes, survives a reload and the browser's closing; Chat streams the trained answer; Export writes the Modelfile", async () => {
     const started = Date.now();
     try {
       await walkThroughPages();
@@ -195,6 +204,22 @@ async function walkThroughPages(): Promise<void> {
   expect(afterReload, "the run ended before the page reattached").toBeLessThan(TOTAL_STEPS);
   expect(await trainingState()).toBe("running");
 
+  // closing the browser leaves the job running: it goes on with no page open, and a browser opened
+  // again on the printed address finds it and draws the whole curve
+  await context.close();
+  const closedAt = serverStep();
+  await poll(() => serverStep()).toBeGreaterThanOrEqual(closedAt + 2);
+  expect(studio.jobs.list().at(-1)!.state, "the run ended while the browser was closed").toBe("running");
+  await openBrowser();
+  await page.goto(studio.url);
+  await page.waitForURL(`${new URL(studio.url).origin}/`);
+  await openTab("Train");
+  const stepWhenReopened = serverStep();
+  await poll(() => plottedSteps()).toBeGreaterThanOrEqual(stepWhenReopened);
+  expect(stepWhenReopened, "the run ended before the browser was opened again").toBeLessThan(TOTAL_STEPS);
+  expect(await trainingState()).toBe("running");
+  console.log(`studio e2e: reloaded at step ${beforeReload}, browser closed at ${closedAt}, opened again at ${stepWhenReopened}`);
+
   await poll(() => trainingState(), 60_000).toBe("done");
   expect(await plottedSteps()).toBe(TOTAL_STEPS);
   expect(await trainPage().locator(".note").textContent()).toMatch(/^done: 30 steps, loss /);
@@ -209,9 +234,11 @@ async function walkThroughPages(): Promise<void> {
   await chatPage.getByLabel("Max tokens", { exact: true }).fill("24");
   await chatPage.getByLabel("Threads", { exact: true }).fill(THREADS);
   await chatPage.getByRole("button", { name: "Send" }).click();
+  await poll(() => chatPage.locator(".job-state").getAttribute("data-state"), 60_000).toBe("done");
   const adapted = chatPage.getByRole("article", { name: "With adapters/colours/adapter.gguf" }).locator(".answer-text");
-  await poll(() => adapted.count(), 60_000).toBe(1);
   expect((await adapted.textContent())!.trim()).toBe("The lamp is red.");
+  // streamed: the answer came as several text events, which the page joined into the result's text
+  expect(Number(await adapted.getAttribute("data-chunks"))).toBeGreaterThan(1);
   expect((await chatPage.getByRole("article", { name: "Base model" }).locator(".answer-text").textContent())!.trim()).not.toBe("The lamp is red.");
   expect(await chatPage.locator(".rendered-prompt").textContent()).toMatch(/\[INST\] What colour is the lamp\? \[\/INST\]$/);
   await screenshot("5-chat");

@@ -62,18 +62,37 @@ export function registerGenerateCommand(program: Command): void {
             }
             return;
           }
-          const result = await generate({ ...options, adapter: flags.lora });
-          if (flags.json) printJson(result);
-          else {
-            warn(result.warnings);
-            process.stdout.write(`${result.text.trim()}\n`);
-            process.stderr.write(`(${describeStop(result)})\n`);
+          if (flags.json) {
+            printJson(await generate({ ...options, adapter: flags.lora }));
+            return;
           }
+          // the text as it is generated, as llama.cpp's CLI prints it
+          const stream = trimmedWriter((text) => process.stdout.write(text));
+          const result = await generate({ ...options, adapter: flags.lora, onTextChunk: stream.write });
+          process.stdout.write("\n");
+          warn(result.warnings);
+          process.stderr.write(`(${describeStop(result)})\n`);
         } finally {
           interrupt.dispose();
         }
       }),
     );
+}
+
+/** Writes a text that comes in chunks with its leading and trailing whitespace left out (a detokenizer's leading space, a last newline). */
+function trimmedWriter(write: (text: string) => void): { write(chunk: string): void } {
+  let started = false;
+  let heldWhitespace = "";
+  return {
+    write(chunk) {
+      const text = heldWhitespace + (started ? chunk : chunk.trimStart());
+      if (text === "") return;
+      started = true;
+      const kept = text.trimEnd();
+      heldWhitespace = text.slice(kept.length);
+      if (kept !== "") write(kept);
+    },
+  };
 }
 
 function warn(warnings: readonly string[]): void {

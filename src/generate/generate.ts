@@ -14,6 +14,7 @@ import { readModelAndAdapter, trainingTemplateVariables } from "../lora/model-an
 import {
   optionalBoolean,
   optionalInteger,
+  optionalFunction,
   optionalSignal,
   rejectUnknownOptions,
   requireOptionsObject,
@@ -41,6 +42,12 @@ export interface GenerateOptions {
   /** CPU threads. Default: all CPUs. */
   threads?: number;
   signal?: AbortSignal;
+  /**
+   * Called with the generated text as it grows, a chunk at a time; the chunks of one generation join
+   * into its result's text. `generation` says whose text it is: "base" (the model alone) or "adapted"
+   * (with the adapter); compareGenerations streams the base's first, then the adapter's.
+   */
+  onTextChunk?: (chunk: string, generation: "base" | "adapted") => void;
 }
 
 export interface GenerateResult {
@@ -69,7 +76,7 @@ export interface CompareGenerationsResult {
 }
 
 const DEFAULT_MAX_TOKENS = 256;
-const OPTION_NAMES = ["model", "adapter", "prompt", "chat", "system", "maxTokens", "temperature", "seed", "threads", "signal"] as const;
+const OPTION_NAMES = ["model", "adapter", "prompt", "chat", "system", "maxTokens", "temperature", "seed", "threads", "signal", "onTextChunk"] as const;
 
 interface ResolvedGenerateOptions {
   model: string;
@@ -82,6 +89,7 @@ interface ResolvedGenerateOptions {
   seed?: number;
   threads: number;
   signal?: AbortSignal;
+  onTextChunk?: (chunk: string, generation: "base" | "adapted") => void;
 }
 
 /** Generates a completion of `prompt` (or a chat reply to it) with the model, and the adapter when given. */
@@ -129,6 +137,7 @@ function resolveOptions(where: string, options: GenerateOptions): ResolvedGenera
     // node-llama-cpp's own default oversubscribes small machines (10x slower on 2 cores)
     threads: optionalInteger(where, "threads", given.threads, 1, 1024) ?? availableParallelism(),
     signal: optionalSignal(where, given.signal),
+    onTextChunk: optionalFunction<NonNullable<ResolvedGenerateOptions["onTextChunk"]>>(where, "onTextChunk", given.onTextChunk),
   };
 }
 
@@ -204,11 +213,13 @@ async function generateWith(
     const generated: Token[] = [];
     let stopReason: GenerateResult["stopReason"] = "end-of-generation";
     const sampling = options.temperature === 0 ? { temperature: 0 } : { temperature: options.temperature, seed: options.seed };
+    const stream = options.onTextChunk && textChunker(model, generated, (chunk) => options.onTextChunk!(chunk, adapter === undefined ? "base" : "adapted"));
     const evaluationStarted = performance.now();
     for await (const token of sequence.evaluate(promptTokens, { ...sampling, yieldEogToken: true })) {
       if (options.signal?.aborted) throw options.signal.reason;
       if (model.isEogToken(token)) break;
       generated.push(token);
+      stream?.grew(false);
       if (generated.length >= options.maxTokens) {
         stopReason = "max-tokens";
         break;
@@ -219,6 +230,7 @@ async function generateWith(
       }
     }
     sequence.dispose();
+    stream?.grew(true);
     const finished = performance.now();
     const evaluationSeconds = (finished - evaluationStarted) / 1000;
     return {
@@ -234,4 +246,22 @@ async function generateWith(
   } finally {
     await context.dispose();
   }
+}
+
+/**
+ * Streams the text of `generated` as it grows: each call detokenizes the whole sequence and emits what
+ * was added, so that the chunks join into exactly the final text (a detokenizer may change how the
+ * start of a word reads once the next token comes, and one character may take several tokens). Text
+ * ending in a partial character (U+FFFD) waits for the next token; the last call flushes.
+ */
+function textChunker(model: LlamaModel, generated: readonly Token[], emit: (chunk: string) => void): { grew(last: boolean): void } {
+  let emitted = "";
+  return {
+    grew(last) {
+      const text = model.detokenize(generated);
+      if ((!last && text.endsWith("\uFFFD")) || !text.startsWith(emitted) || text.length === emitted.length) return;
+      emit(text.slice(emitted.length));
+      emitted = text;
+    },
+  };
 }

@@ -1,6 +1,6 @@
 // Chat page: the base model and the adapter on the same prompt, through compareGenerations, framed by
-// the model's chat template. compareGenerations has no token callback, so the job's events carry the
-// two finished generations (its result), not a token stream.
+// the model's chat template. The job's "text" events stream each generation as it comes (the base's
+// first), and its result has both whole.
 import type { Hono } from "hono";
 
 import { compareGenerations, generate, type GenerateOptions } from "../index.js";
@@ -16,10 +16,14 @@ export function registerChatRoutes(app: Hono, { workspace, jobs }: StudioContext
     // generate() checks the rest; a chat page frames the prompt with the chat template unless told not to
     const options = { ...body, model, adapter, chat: body.chat ?? true } as GenerateOptions;
     const params = { model: workspacePathOf(workspace, model), adapter: adapter && workspacePathOf(workspace, adapter) };
-    const job = jobs.start("generate", params, async ({ signal }) =>
+    const job = jobs.start("generate", params, async ({ signal, emit }) => {
+      const onTextChunk = (chunk: string, generation: "base" | "adapted") => emit({ type: "text", generation, chunk });
       // without an adapter, the base alone: a merged model tried on its own
-      workspacePathsIn(workspace, adapter === undefined ? { base: await generate({ ...options, signal }) } : await compareGenerations({ ...options, adapter, signal })),
-    );
+      return workspacePathsIn(
+        workspace,
+        adapter === undefined ? { base: await generate({ ...options, signal, onTextChunk }) } : await compareGenerations({ ...options, adapter, signal, onTextChunk }),
+      );
+    });
     return c.json(job, 202);
   });
 }

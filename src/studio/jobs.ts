@@ -15,6 +15,8 @@ export type JobState = "running" | "done" | "failed" | "stopped";
 export type JobEventBody =
   | { type: "progress"; progress: unknown }
   | { type: "warning"; message: string }
+  /** Generated text as it comes: the base model's ("base") or the adapter's ("adapted"). */
+  | { type: "text"; generation: "base" | "adapted"; chunk: string }
   /** Training metrics recorded before this job: a resumed run's earlier steps. */
   | { type: "metrics"; records: unknown[] }
   /** A stopped training run's checkpoint, to resume from. */

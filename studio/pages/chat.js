@@ -1,6 +1,6 @@
 // Chat: the base model and the base with an adapter, side by side on the same prompt
-// (compareGenerations), the prompt framed by the model's chat template; the rendered prompt is shown,
-// so that what the model saw is plain.
+// (compareGenerations), the prompt framed by the model's chat template, each answer streamed as it is
+// generated; the rendered prompt is shown, so that what the model saw is plain.
 import { postJson } from "../api.js";
 import { element, panel, replaceChildren } from "../elements.js";
 import { field, setChoices } from "../form-fields.js";
@@ -21,26 +21,50 @@ export function createChatPage() {
 
   const answers = element("div", { class: "answers" });
   const renderedPrompt = element("pre", { class: "rendered-prompt" });
+  // the answers as they are generated (the job's text events), then each one's figures from the result
+  let columns = {};
   const job = createJobPanel({
     label: "Generation",
     describeProgress: () => ({ fraction: undefined, text: "" }),
-    onEvent: (event) => {
-      if (event.type === "result") showResult(event.result);
+    onEvent: (event, summary) => {
+      if (event.seq === 0) startColumns(summary.params.adapter);
+      if (event.type === "text") columns[event.generation]?.append(event.chunk);
+      else if (event.type === "result") showResult(event.result);
     },
   });
 
+  function startColumns(adapterPath) {
+    const column = (title) => {
+      const text = element("p", { class: "answer-text", "data-chunks": "0" });
+      const figures = element("p", { class: "muted" });
+      const warnings = element("div", {});
+      const article = element("article", { class: "answer", "aria-label": title }, element("h3", {}, title), text, figures, warnings);
+      return {
+        article,
+        append(chunk) {
+          text.textContent += chunk;
+          text.dataset.chunks = String(Number(text.dataset.chunks) + 1);
+        },
+        finish(result) {
+          // the result's text is the whole answer; the streamed one is the same unless events were lost
+          text.textContent = result.text;
+          figures.textContent = `${result.generatedTokens} tokens, ${result.stopReason}, ${result.tokensPerSecond.toFixed(1)} tokens/s`;
+          replaceChildren(warnings, result.warnings.map((warning) => element("p", { class: "warning" }, warning)));
+        },
+      };
+    };
+    columns = { base: column("Base model") };
+    if (adapterPath) columns.adapted = column(`With ${adapterPath}`);
+    replaceChildren(answers, columns.base.article, columns.adapted?.article);
+    renderedPrompt.textContent = "";
+  }
+
   function showResult({ base, adapted, differ }) {
-    const column = (title, result) =>
-      element(
-        "article",
-        { class: "answer", "aria-label": title },
-        element("h3", {}, title),
-        element("p", { class: "answer-text" }, result.text),
-        element("p", { class: "muted" }, `${result.generatedTokens} tokens, ${result.stopReason}, ${result.tokensPerSecond.toFixed(1)} tokens/s`),
-        result.warnings.map((warning) => element("p", { class: "warning" }, warning)),
-      );
-    replaceChildren(answers, column("Base model", base), adapted && column(`With ${adapted.adapter}`, adapted));
-    if (adapted) answers.append(element("p", { class: differ ? "ok" : "muted" }, differ ? "the adapter changes the answer" : "the same answer with and without the adapter"));
+    columns.base.finish(base);
+    if (adapted) {
+      columns.adapted.finish(adapted);
+      answers.append(element("p", { class: differ ? "ok" : "muted" }, differ ? "the adapter changes the answer" : "the same answer with and without the adapter"));
+    }
     renderedPrompt.textContent = base.prompt;
   }
 
