@@ -14,8 +14,8 @@ import { FUZZ_TARGETS } from "../src/testing/fuzz-targets.js";
 import { makeTempDir } from "./helpers/temp-dir.js";
 
 const seed = Number(process.env.FUZZ_SEED ?? 1);
-/** 100 cases per target. */
-const caseCount = 100 * FUZZ_TARGETS.length;
+/** 50 cases per target (the longer sweeps: npm run fuzz). */
+const caseCount = 50 * FUZZ_TARGETS.length;
 
 const temp = makeTempDir("fuzz");
 let fixtures: FuzzFixtures;

@@ -208,7 +208,7 @@ async function walkThroughPages(): Promise<void> {
   // again on the printed address finds it and draws the whole curve
   await context.close();
   const closedAt = serverStep();
-  await poll(() => serverStep()).toBeGreaterThanOrEqual(closedAt + 2);
+  await poll(async () => serverStep()).toBeGreaterThanOrEqual(closedAt + 2);
   expect(studio.jobs.list().at(-1)!.state, "the run ended while the browser was closed").toBe("running");
   await openBrowser();
   await page.goto(studio.url);

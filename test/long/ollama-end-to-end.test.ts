@@ -8,14 +8,14 @@ import path from "node:path";
 
 import { afterAll, describe, expect, it } from "vitest";
 
-import { renderPrompt } from "../src/chat/index.js";
-import { buildModelfile, merge, readGgufHeader, train } from "../src/index.js";
-import { llamaSourceDir } from "../src/testing/llama-source-dir.js";
-import { writeTinyModelGguf } from "../src/testing/tiny-model.js";
-import { greedyCompletions } from "./helpers/llama-eval.js";
-import { multiTurnConversations, multiTurnPrompts, writeMultiTurnJsonl } from "./helpers/multiturn-task.js";
-import { OLLAMA_RENDERER_MISSING, ollamaRendererAvailable, renderWithOllama } from "./helpers/ollama-render.js";
-import { makeTempDir } from "./helpers/temp-dir.js";
+import { renderPrompt } from "../../src/chat/index.js";
+import { buildModelfile, merge, readGgufHeader, train } from "../../src/index.js";
+import { llamaSourceDir } from "../../src/testing/llama-source-dir.js";
+import { writeTinyModelGguf } from "../../src/testing/tiny-model.js";
+import { greedyCompletions } from "../helpers/llama-eval.js";
+import { multiTurnConversations, multiTurnPrompts, writeMultiTurnJsonl } from "../helpers/multiturn-task.js";
+import { OLLAMA_RENDERER_MISSING, ollamaRendererAvailable, renderWithOllama } from "../helpers/ollama-render.js";
+import { makeTempDir } from "../helpers/temp-dir.js";
 
 const temp = makeTempDir("ollama-e2e");
 afterAll(() => temp.cleanup());
