@@ -240,7 +240,7 @@ describe("llama3 rope scaling", () => {
     await writeTinyHfCheckpoint(dirs.plain, base);
     await writeTinyHfCheckpoint(dirs.scaled, { ...base, ropeScalingLlama3: scaling });
     await writeTinyHfCheckpoint(dirs.unit, { ...base, ropeScalingLlama3: { ...scaling, factor: 1 } });
-    const [plain, scaled, unit] = await Promise.all([dirs.plain, dirs.scaled, dirs.unit].map(loadHfReferenceModel));
+    const [plain, scaled, unit] = await Promise.all([dirs.plain, dirs.scaled, dirs.unit].map((dir) => loadHfReferenceModel(dir)));
     expect(scaled.config.ropeScaling).toEqual(scaling);
     expect(maxAbsDifference(plain.nextTokenProbabilities([5]), scaled.nextTokenProbabilities([5]))).toBe(0);
     expect(maxAbsDifference(plain.nextTokenProbabilities(prompt), scaled.nextTokenProbabilities(prompt))).toBeGreaterThan(1e-6);
@@ -353,7 +353,7 @@ describe("phi3", () => {
     const config = JSON.parse(await readFile(path.join(phi3Dir, "config.json"), "utf8")) as Record<string, unknown>;
     await writeFile(path.join(llamaDir, "config.json"), JSON.stringify({ ...config, architectures: ["LlamaForCausalLM"], model_type: "llama" }));
     await writeSafetensorsFile(path.join(llamaDir, "model.safetensors"), { tensors: splitTensors });
-    const [phi3, llama] = await Promise.all([phi3Dir, llamaDir].map(loadHfReferenceModel));
+    const [phi3, llama] = await Promise.all([phi3Dir, llamaDir].map((dir) => loadHfReferenceModel(dir)));
     expect(phi3.config.architecture).toBe("phi3");
     expect(maxAbsDifference(phi3.nextTokenProbabilities(prompt), llama.nextTokenProbabilities(prompt))).toBeLessThan(1e-15);
     // and the split matters: the same fused tensors read with gate and up swapped differ

@@ -67,7 +67,7 @@ describe("studio access", () => {
   it("refuses a wrong token in the Authorization header, X-Studio-Token, the cookie and ?token=", async () => {
     const wrong = "0".repeat(64);
     const cookie = `lora_gguf_studio_${studio.address.port}`;
-    for (const headers of [{ Authorization: `Bearer ${wrong}` }, { "X-Studio-Token": wrong }, { Cookie: `${cookie}=${wrong}` }, { Authorization: `Bearer ${studio.token.slice(1)}` }]) {
+    for (const headers of <Record<string, string>[]>[{ Authorization: `Bearer ${wrong}` }, { "X-Studio-Token": wrong }, { Cookie: `${cookie}=${wrong}` }, { Authorization: `Bearer ${studio.token.slice(1)}` }]) {
       await expectRefused(await anonymous.get("/api/studio", { headers }), 401, "E_UNAUTHORIZED");
     }
     await expectRefused(await anonymous.get(`/?token=${wrong}`), 401, "E_UNAUTHORIZED");
@@ -77,7 +77,7 @@ describe("studio access", () => {
 
   it("accepts the token as Authorization: Bearer, X-Studio-Token and the cookie", async () => {
     const cookie = `lora_gguf_studio_${studio.address.port}`;
-    for (const headers of [{ Authorization: `Bearer ${studio.token}` }, { "X-Studio-Token": studio.token }, { Cookie: `${cookie}=${studio.token}` }]) {
+    for (const headers of <Record<string, string>[]>[{ Authorization: `Bearer ${studio.token}` }, { "X-Studio-Token": studio.token }, { Cookie: `${cookie}=${studio.token}` }]) {
       const response = await anonymous.get("/api/studio", { headers });
       expect(response.status).toBe(200);
       expect((await response.json()).workspace).toBe(workspace);

@@ -211,7 +211,7 @@ function fakeLlamaHeader(shape: { nLayer: number; nEmbd: number; nHead: number; 
   const headSize = shape.nEmbd / shape.nHead;
   const kvSize = shape.nHeadKv * headSize;
   const matrices: [string, number[]][] = [["token_embd.weight", [shape.nEmbd, shape.vocabSize]], ["output_norm.weight", [shape.nEmbd]], ["output.weight", [shape.nEmbd, shape.vocabSize]]];
-  const blockShapes: Record<(typeof transformerLoraTargets)[LoraTarget], number[]> = {
+  const blockShapes: Record<(typeof transformerLoraTargets)[keyof typeof transformerLoraTargets], number[]> = {
     attn_q: [shape.nEmbd, shape.nEmbd],
     attn_k: [shape.nEmbd, kvSize],
     attn_v: [shape.nEmbd, kvSize],

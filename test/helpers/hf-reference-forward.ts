@@ -590,7 +590,7 @@ export const REFERENCE_SEQUENCES = [
 ];
 
 /** The tiny checkpoint (2 layers, width 64, 4 heads / 2 KV heads) the conversion tests run the reference on, with `tokenizer`. */
-export async function writeReferenceCheckpoint(dir: string, tokenizer: TinyHfTokenizer, options: Partial<TinyHfCheckpointOptions> & Pick<TinyHfCheckpointOptions, "seed">): Promise<void> {
+export async function writeReferenceCheckpoint(dir: string, tokenizer: TinyHfTokenizer, options: Partial<TinyHfCheckpointOptions> & Pick<TinyHfCheckpointOptions, "seed" | "architecture" | "dtype">): Promise<void> {
   await writeTinyHfCheckpoint(dir, {
     nLayer: 2,
     hiddenSize: 64,
