@@ -233,12 +233,25 @@ async function walkThroughPages(): Promise<void> {
   await chatPage.getByLabel("Prompt", { exact: true }).fill("What colour is the lamp?");
   await chatPage.getByLabel("Max tokens", { exact: true }).fill("24");
   await chatPage.getByLabel("Threads", { exact: true }).fill(THREADS);
+  // every text the adapter's answer shows as the page renders it (a MutationObserver sees the DOM after each event's task)
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { adaptedTexts: string[] }).adaptedTexts = seen;
+    new MutationObserver(() => {
+      const text = document.querySelector('#page-chat article[aria-label^="With "] .answer-text')?.textContent ?? "";
+      if (text !== "" && text !== seen.at(-1)) seen.push(text);
+    }).observe(document.querySelector("#page-chat")!, { subtree: true, childList: true, characterData: true });
+  });
   await chatPage.getByRole("button", { name: "Send" }).click();
   await poll(() => chatPage.locator(".job-state").getAttribute("data-state"), 60_000).toBe("done");
   const adapted = chatPage.getByRole("article", { name: "With adapters/colours/adapter.gguf" }).locator(".answer-text");
   expect((await adapted.textContent())!.trim()).toBe("The lamp is red.");
-  // streamed: the answer came as several text events, which the page joined into the result's text
+  // streamed: the answer came as several text events, each shown as it came, growing to the result's text
   expect(Number(await adapted.getAttribute("data-chunks"))).toBeGreaterThan(1);
+  const shown = await page.evaluate(() => (window as unknown as { adaptedTexts: string[] }).adaptedTexts);
+  expect(shown.length).toBeGreaterThan(1);
+  shown.slice(1).forEach((text, index) => expect(text.startsWith(shown[index]), `${JSON.stringify(shown[index])} then ${JSON.stringify(text)}`).toBe(true));
+  expect(shown.at(-1)!.trim()).toBe("The lamp is red.");
   expect((await chatPage.getByRole("article", { name: "Base model" }).locator(".answer-text").textContent())!.trim()).not.toBe("The lamp is red.");
   expect(await chatPage.locator(".rendered-prompt").textContent()).toMatch(/\[INST\] What colour is the lamp\? \[\/INST\]$/);
   await screenshot("5-chat");
