@@ -4,6 +4,12 @@ import { element, replaceChildren } from "./elements.js";
 
 let fieldCount = 0;
 
+/** A field's text as a number when it reads as one, else as it is (for the API's own message about it). */
+export function numberOrText(text) {
+  const number = Number(text);
+  return Number.isFinite(number) ? number : text;
+}
+
 /**
  * `control` under its label, and `hint` in small print below it: the hint describes the control
  * (aria-describedby) without being part of its name.

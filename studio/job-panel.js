@@ -83,6 +83,17 @@ export function createJobPanel({ label, stopLabel = "Stop", describeProgress, on
         onEvent(event, summary);
       });
     },
+    /**
+     * Starts a job with a POST of `body` to `path` and follows it (through `onStarted`, when the page
+     * does more on a start); a refusal (400, 409, ...) is shown in the panel instead.
+     */
+    async start(path, body, onStarted = (summary) => this.attach(summary)) {
+      try {
+        onStarted(await postJson(path, body));
+      } catch (error) {
+        this.showRefusal(error);
+      }
+    },
     /** A request that failed before any job started (refused options, ...). */
     showRefusal(error) {
       root.hidden = false;

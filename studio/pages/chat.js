@@ -1,9 +1,8 @@
 // Chat: the base model and the base with an adapter, side by side on the same prompt
 // (compareGenerations), the prompt framed by the model's chat template, each answer streamed as it is
 // generated; the rendered prompt is shown, so that what the model saw is plain.
-import { postJson } from "../api.js";
 import { element, panel, replaceChildren } from "../elements.js";
-import { field, setChoices } from "../form-fields.js";
+import { field, numberOrText, setChoices } from "../form-fields.js";
 import { findLatestJob } from "../job-events.js";
 import { createJobPanel } from "../job-panel.js";
 import { listWorkspaceModels, newestOf } from "../workspace-files.js";
@@ -75,15 +74,11 @@ export function createChatPage() {
     if (system.value) body.system = system.value;
     for (const [name, control] of [["maxTokens", maxTokens], ["temperature", temperature], ["seed", seed], ["threads", threads]]) {
       const text = control.value.trim();
-      if (text !== "") body[name] = Number.isFinite(Number(text)) ? Number(text) : text;
+      if (text !== "") body[name] = numberOrText(text);
     }
     replaceChildren(answers);
     renderedPrompt.textContent = "";
-    try {
-      job.attach(await postJson("/api/chat", body));
-    } catch (error) {
-      job.showRefusal(error);
-    }
+    await job.start("/api/chat", body);
   }
 
   const form = element(

@@ -3,7 +3,7 @@
 // safetensors, checked against Cloudflare Workers AI's limits when asked.
 import { describeError, postJson } from "../api.js";
 import { element, panel, replaceChildren } from "../elements.js";
-import { createCommandBox, field, setChoices } from "../form-fields.js";
+import { createCommandBox, field, numberOrText, setChoices } from "../form-fields.js";
 import { formatBytes } from "../format.js";
 import { findLatestJob } from "../job-events.js";
 import { createJobPanel } from "../job-panel.js";
@@ -66,15 +66,11 @@ export function createExportPage(studio) {
     mergeResult.hidden = true;
     const adapters = [...adapterRows.children].map((row) => {
       const scale = row.querySelector("[name=scale]").value.trim();
-      return { path: row.querySelector("select").value, ...(scale === "" ? {} : { scale: Number.isFinite(Number(scale)) ? Number(scale) : scale }) };
+      return { path: row.querySelector("select").value, ...(scale === "" ? {} : { scale: numberOrText(scale) }) };
     });
     const body = { model: mergeModel.value, adapters, output: mergeOutput.value.trim() || mergeOutput.placeholder, force: mergeForce.checked };
     if (mergeType.value) body.type = mergeType.value;
-    try {
-      mergeJob.attach(await postJson("/api/merge", body));
-    } catch (error) {
-      mergeJob.showRefusal(error);
-    }
+    await mergeJob.start("/api/merge", body);
   };
 
   // quantize
@@ -95,12 +91,8 @@ export function createExportPage(studio) {
   const quantize = async (event) => {
     event.preventDefault();
     quantizeResult.hidden = true;
-    try {
-      const output = quantizeOutput.value.trim() || quantizeInput.value.replace(/(\.gguf)?$/, `-${quantizeType.value}.gguf`);
-      quantizeJob.attach(await postJson("/api/quantize", { input: quantizeInput.value, output, type: quantizeType.value, force: quantizeForce.checked, allowRequantize: true }));
-    } catch (error) {
-      quantizeJob.showRefusal(error);
-    }
+    const output = quantizeOutput.value.trim() || quantizeInput.value.replace(/(\.gguf)?$/, `-${quantizeType.value}.gguf`);
+    await quantizeJob.start("/api/quantize", { input: quantizeInput.value, output, type: quantizeType.value, force: quantizeForce.checked, allowRequantize: true });
   };
 
   // Modelfile: shown, or written (FROM and ADAPTER then relative to it)
@@ -162,11 +154,7 @@ export function createExportPage(studio) {
     if (peftTarget.value) body.target = peftTarget.value;
     if (peftBase.value) body.base = peftBase.value;
     if (peftBaseName.value.trim()) body.baseModelName = peftBaseName.value.trim();
-    try {
-      peftJob.attach(await postJson("/api/export-peft", body));
-    } catch (error) {
-      peftJob.showRefusal(error);
-    }
+    await peftJob.start("/api/export-peft", body);
   };
 
   const actions = (...buttons) => element("div", { class: "actions" }, buttons);

@@ -1,6 +1,6 @@
 // Models: the workspace's GGUF files with inspect's facts, and converting a Hugging Face folder
 // (a model, or a PEFT adapter with its base) to GGUF, with its progress and a cancel button.
-import { describeError, postJson } from "../api.js";
+import { describeError } from "../api.js";
 import { element, panel, replaceChildren } from "../elements.js";
 import { field, setChoices } from "../form-fields.js";
 import { formatBytes, formatCount } from "../format.js";
@@ -45,13 +45,9 @@ export function createModelsPage(studio) {
   async function convert(event) {
     event.preventDefault();
     result.hidden = true;
-    try {
-      const body = { input: input.value, output: output.value, outType: outType.value, force: force.checked };
-      if (base.value) body.base = base.value;
-      job.attach(await postJson("/api/convert", body));
-    } catch (error) {
-      job.showRefusal(error);
-    }
+    const body = { input: input.value, output: output.value, outType: outType.value, force: force.checked };
+    if (base.value) body.base = base.value;
+    await job.start("/api/convert", body);
   }
 
   const form = element(

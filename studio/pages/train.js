@@ -5,7 +5,7 @@
 // the run. A running job is found again after a reload, and its replayed events redraw the curve.
 import { describeError, getJson, postJson, StudioApiError } from "../api.js";
 import { element, panel, replaceChildren } from "../elements.js";
-import { createCommandBox, field, setChoices } from "../form-fields.js";
+import { createCommandBox, field, numberOrText, setChoices } from "../form-fields.js";
 import { formatBytes, formatLoss, formatSeconds } from "../format.js";
 import { findLatestJob } from "../job-events.js";
 import { createJobPanel } from "../job-panel.js";
@@ -138,11 +138,7 @@ export function createTrainPage(studio, { flags }) {
 
   async function startRun(event) {
     event.preventDefault();
-    try {
-      attach(await postJson("/api/train", { options: readOptions() }));
-    } catch (error) {
-      job.showRefusal(error);
-    }
+    await job.start("/api/train", { options: readOptions() }, attach);
   }
 
   async function resumeRun() {
@@ -152,11 +148,7 @@ export function createTrainPage(studio, { flags }) {
       const value = readValue(spec, controls.get(option));
       if (value !== undefined) body[option] = value;
     }
-    try {
-      attach(await postJson("/api/train/resume", body));
-    } catch (error) {
-      job.showRefusal(error);
-    }
+    await job.start("/api/train/resume", body, attach);
   }
 
   // the estimate, the placeholders and the command follow the form, a moment after the last change
@@ -345,11 +337,7 @@ function readValue(spec, control) {
   if (spec.kind === "boolean") return control.checked ? true : undefined;
   const text = control.value.trim();
   if (text === "") return undefined;
-  if (spec.kind === "number" || spec.kind === "number-or-text") {
-    const number = Number(text);
-    return Number.isFinite(number) ? number : text;
-  }
-  return text;
+  return spec.kind === "number" || spec.kind === "number-or-text" ? numberOrText(text) : text;
 }
 
 function stat(name, value) {
